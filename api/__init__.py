@@ -1,0 +1,1 @@
+"""The REST API: app factory, envelope, error handling, dependencies and routes."""

@@ -1,0 +1,51 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.envelope import ERROR_RESPONSES
+from api.errors import install_error_handlers
+from api.middleware import RequestContextMiddleware
+from api.routes import health
+from api.state import AppState
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    state = AppState.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await state.close()
+
+    app = FastAPI(
+        title=settings.app.name,
+        version="1.0.0",
+        description="REST API of the online learning platform. Every answer is wrapped in the "
+        "envelope {status, data, error, timestamp}; JSON fields are camelCase.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.lms = state
+    install_error_handlers(app)
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    return app

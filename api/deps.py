@@ -1,0 +1,43 @@
+"""Request dependencies: settings, the request's unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.state import AppState
+from core.settings import Settings
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.lms
+    return state
+
+
+def get_settings(state: Annotated[AppState, Depends(get_state)]) -> Settings:
+    return state.settings
+
+
+async def get_session(
+    state: Annotated[AppState, Depends(get_state)],
+) -> AsyncIterator[AsyncSession]:
+    """One session and one transaction per request: services flush, this commits once.
+
+    The commit runs before the response is sent, so a failed commit answers as an error
+    rather than after a success the client already saw.
+    """
+    async with state.sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StateDep = Annotated[AppState, Depends(get_state)]

@@ -1,0 +1,90 @@
+"""Turns every error into the envelope: validation, HTTP, domain and database errors.
+
+Anything not handled here reaches :class:`api.middleware.RequestContextMiddleware`, which
+answers 500 "Server error occurred" without internals.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.envelope import FieldProblem, error_response
+from core.errors import DomainError
+from core.logging import get_logger
+
+log = get_logger("api.errors")
+
+INVALID_INPUT = "Invalid input data"
+
+_HTTP_MESSAGES = {
+    401: "Authentication required",
+    403: "Access denied",
+    404: "Resource not found",
+    405: "Method not allowed",
+    413: "Request body too large",
+    415: "Unsupported media type",
+}
+
+# Request locations that say where, not what: "body.email" reads better as "email".
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _problem_message(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        return "Malformed JSON"
+    return str(error.get("msg", "Invalid value"))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        FieldProblem(
+            field=_field_name(tuple(error.get("loc", ()))), message=_problem_message(error)
+        )
+        for error in exc.errors()
+    ]
+    return error_response(400, INVALID_INPUT, details=problems)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    # Starlette's default detail is the bare status phrase; a route's own detail is kept.
+    phrase = HTTPStatus(exc.status_code).phrase
+    if isinstance(exc.detail, str) and exc.detail and exc.detail != phrase:
+        message = exc.detail
+    else:
+        message = _HTTP_MESSAGES.get(exc.status_code, phrase)
+    return error_response(exc.status_code, message, headers=exc.headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(exc.status_code, exc.message)
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # A constraint the service did not check first (usually a race): the database's
+    # decision stands and the client hears it as a conflict, never as a 500.
+    log.warning("integrity error", error=str(getattr(exc, "orig", exc)).splitlines()[0])
+    return error_response(409, "The request conflicts with existing data")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)

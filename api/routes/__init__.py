@@ -1,0 +1,1 @@
+"""Hand-written endpoints, one module per area."""

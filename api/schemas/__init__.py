@@ -1,0 +1,1 @@
+"""Request and response schemas: camelCase on the wire, snake_case in Python."""

@@ -1,0 +1,1 @@
+"""The ``lms`` command line."""

@@ -1,0 +1,224 @@
+"""``lms``: run, serve, migrate, seed and administer the platform from a shell.
+
+Every command reads the same settings (``settings.toml`` + ``LMS_*`` variables) and exits
+non-zero with a one-line message when it cannot do what was asked.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from core.database import make_sync_engine, sync_session_factory, unit_of_work
+from core.errors import ConfigurationError, DomainError
+from core.logging import configure_logging
+from core.settings import PROJECT_ROOT, Settings, get_settings
+from models import Role
+
+app = typer.Typer(
+    name="lms",
+    help="Online learning platform: API, admin panel, dashboards and job worker.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+    except (ConfigurationError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    configure_logging(settings)
+    return settings
+
+
+def _migrate(settings: Settings) -> tuple[str | None, str | None]:
+    from core import migrations
+
+    engine = make_sync_engine(settings)
+    try:
+        before = migrations.current_revision(engine)
+        migrations.upgrade(engine)
+        return before, migrations.current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the latest schema (does nothing when already there)."""
+    settings = _settings()
+    before, after = _migrate(settings)
+    if before == after:
+        typer.echo(f"Database already at revision {after}; nothing to do.")
+    else:
+        typer.echo(f"Database migrated from {before or 'empty'} to {after}.")
+
+
+def _seed(settings: Settings) -> bool:
+    from services.demo import seed_demo
+
+    engine = make_sync_engine(settings)
+    try:
+        with unit_of_work(sync_session_factory(engine)) as session:
+            return seed_demo(session, public_url=settings.app.public_url)
+    finally:
+        engine.dispose()
+
+
+@app.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo catalog, users, enrollments, payments and events (once)."""
+    settings = _settings()
+    if _seed(settings):
+        typer.echo("Demo data loaded.")
+    else:
+        typer.echo("Demo data already present; nothing to do.")
+
+
+@app.command("create-user")
+def create_user_command(
+    email: Annotated[str, typer.Option(help="Sign-in email address.")],
+    password: Annotated[str, typer.Option(help="At least 8 characters.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.STUDENT,
+) -> None:
+    """Create a user with the given role (the way to make the first admin)."""
+    from services.users import create_user
+
+    settings = _settings()
+    engine = make_sync_engine(settings)
+    try:
+        with unit_of_work(sync_session_factory(engine)) as session:
+            user = create_user(session, email=email, password=password, name=name, role=role)
+            user_id, username = user.user_id, user.username
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"Created {role.value} #{user_id} {username} <{email.strip().lower()}>.")
+
+
+@app.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="Where to write the document.")] = PROJECT_ROOT
+    / "docs"
+    / "api-spec.yaml",
+) -> None:
+    """Write the OpenAPI 3 document of the API (docs/api-spec.yaml by default)."""
+    from api.openapi import write_openapi
+
+    write_openapi(output)
+    typer.echo(f"OpenAPI document written to {output}.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="API processes.")] = None,
+) -> None:
+    """Serve the API only (stateless: run as many as you like behind a load balancer)."""
+    settings = _settings()
+    uvicorn.run(
+        "api.main:app",
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        workers=workers or settings.server.workers,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker(
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker threads.")] = None,
+) -> None:
+    """Run the background job consumer (Huey)."""
+    from huey.consumer import Consumer
+
+    from jobs.queue import make_huey
+
+    settings = _settings()
+    huey = make_huey(settings)
+    consumer = Consumer(huey, workers=workers or settings.jobs.workers, worker_type="thread")
+    consumer.run()
+
+
+def _banner(settings: Settings, host: str, port: int) -> str:
+    from services.demo import DEMO_LOGINS
+
+    base = f"http://{host}:{port}"
+    lines = [
+        "",
+        f"{settings.app.name} is running.",
+        f"  API            {base}/api   (OpenAPI docs: {base}/docs)",
+        f"  Health         {base}/healthz   {base}/readyz",
+        "  Job worker     running (Huey, "
+        + ("Redis" if settings.redis.url else "SQLite in var/")
+        + ")",
+        "Demo logins:",
+        *(f"  {login.role.value:<11}{login.email}  /  {login.password}" for login in DEMO_LOGINS),
+        "Press Ctrl+C to stop.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+) -> None:
+    """Everything on one machine: migrate, load the demo once, start the API and the worker."""
+    settings = _settings()
+    host = host or settings.server.host
+    port = port or settings.server.port
+    _, revision = _migrate(settings)
+    typer.echo(f"Database ready at revision {revision}.")
+    if _seed(settings):
+        typer.echo("Demo data loaded.")
+    worker_process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "worker"], env=os.environ.copy()
+    )
+    config = uvicorn.Config("api.main:app", host=host, port=port, log_config=None)
+    server = uvicorn.Server(config)
+
+    def announce() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.1)
+        if server.started:
+            typer.echo(_banner(settings, host, port))
+
+    threading.Thread(target=announce, daemon=True).start()
+    try:
+        server.run()
+    finally:
+        worker_process.send_signal(signal.SIGINT)
+        try:
+            worker_process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker_process.kill()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Database engines and sessions.
+
+One URL setting yields both engines: the async one serves FastAPI, the sync one serves Huey
+jobs, Dash, Alembic and the CLI. SQLite (the embedded default) and PostgreSQL through
+psycopg 3 are supported; both get the same constraints (foreign keys are switched on for
+SQLite, which leaves them off by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import ConfigurationError
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    sync: URL
+    async_: URL
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sync.get_backend_name() == "sqlite"
+
+
+def database_urls(settings: Settings) -> DatabaseUrls:
+    """The sync and async driver URLs for the configured database."""
+    url = make_url(settings.database.url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        database = url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = settings.path(Path(database))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            database = str(path)
+        return DatabaseUrls(
+            sync=url.set(drivername="sqlite+pysqlite", database=database),
+            async_=url.set(drivername="sqlite+aiosqlite", database=database),
+        )
+    if backend in ("postgresql", "postgres"):
+        # psycopg 3 speaks both: SQLAlchemy picks its async flavour for the async engine.
+        pg = url.set(drivername="postgresql+psycopg")
+        return DatabaseUrls(sync=pg, async_=pg)
+    raise ConfigurationError(
+        f"Unsupported database URL {url.render_as_string(hide_password=True)!r}: "
+        "use sqlite:///path or postgresql+psycopg://..."
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets the API, the worker and the dashboards read while one of them writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _engine_options(settings: Settings, urls: DatabaseUrls) -> dict[str, Any]:
+    options: dict[str, Any] = {"echo": settings.database.echo, "pool_pre_ping": True}
+    if not urls.is_sqlite:
+        options |= {
+            "pool_size": settings.database.pool_size,
+            "max_overflow": settings.database.max_overflow,
+            "pool_timeout": settings.database.pool_timeout_seconds,
+        }
+    return options
+
+
+def make_sync_engine(settings: Settings) -> Engine:
+    urls = database_urls(settings)
+    engine = create_engine(urls.sync, **_engine_options(settings, urls))
+    if urls.is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_async_engine(settings: Settings) -> AsyncEngine:
+    urls = database_urls(settings)
+    engine = create_async_engine(urls.async_, **_engine_options(settings, urls))
+    if urls.is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def sync_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction for a job, a CLI command or an admin action: commit once or roll back."""
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

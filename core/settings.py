@@ -1,0 +1,164 @@
+"""The one typed settings object.
+
+Values come, highest priority first, from keyword arguments (tests), environment variables
+``LMS_<SECTION>__<KEY>``, ``settings.toml`` and the defaults below. Secrets never live in
+``settings.toml``: they come from the environment, or on the embedded default from
+``var/secrets.toml``, generated on first use (see :mod:`core.secrets`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings_file() -> Path:
+    return Path(os.environ.get("LMS_SETTINGS_FILE", PROJECT_ROOT / "settings.toml"))
+
+
+class AppSettings(BaseModel):
+    name: str = "Online Learning Platform"
+    environment: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("var")
+    public_url: str = "http://127.0.0.1:8000"
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+
+
+class DatabaseSettings(BaseModel):
+    url: str = "sqlite:///var/lms.db"
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1)
+    max_overflow: int = Field(default=20, ge=0)
+    pool_timeout_seconds: float = Field(default=10, gt=0)
+
+
+class RedisSettings(BaseModel):
+    url: str = ""
+    socket_timeout_seconds: float = Field(default=2, gt=0)
+
+
+class SecuritySettings(BaseModel):
+    jwt_secret: SecretStr | None = None
+    encryption_key: SecretStr | None = None
+    access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=14, ge=1)
+    password_min_length: int = Field(default=8, ge=8)
+
+
+class PaystackSettings(BaseModel):
+    base_url: str = "http://127.0.0.1:8000/sandbox/paystack"
+    secret_key: SecretStr | None = None
+    currency: str = "NGN"
+    timeout_seconds: float = Field(default=10, gt=0)
+
+
+class SmtpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1025, ge=1, le=65535)
+    username: str = ""
+    password: SecretStr | None = None
+    starttls: bool = False
+    use_tls: bool = False
+    sender: str = "Online Learning Platform <no-reply@learn.example.com>"
+    timeout_seconds: float = Field(default=10, gt=0)
+
+
+class StorageSettings(BaseModel):
+    backend: Literal["local", "s3"] = "local"
+    local_root: Path = Path("var/media")
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_region: str = "us-east-1"
+    s3_endpoint_url: str = ""
+
+
+class JobsSettings(BaseModel):
+    sqlite_path: Path = Path("var/huey.db")
+    workers: int = Field(default=2, ge=1)
+
+
+class ApiSettings(BaseModel):
+    max_page_size: int = Field(default=100, ge=1)
+    default_page_size: int = Field(default=20, ge=1)
+    cors_origins: list[str] = []
+
+
+class LoggingSettings(BaseModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_lines: bool = Field(default=False, alias="json")
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LMS_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    app: AppSettings = AppSettings()
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    security: SecuritySettings = SecuritySettings()
+    paystack: PaystackSettings = PaystackSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    storage: StorageSettings = StorageSettings()
+    jobs: JobsSettings = JobsSettings()
+    api: ApiSettings = ApiSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=settings_file())
+        return (init_settings, env_settings, toml)
+
+    # Relative paths are relative to the folder holding settings.toml, not to the
+    # current directory, so `lms` behaves the same wherever it is started from.
+    def path(self, value: Path) -> Path:
+        return value if value.is_absolute() else settings_file().resolve().parent / value
+
+    @property
+    def var_dir(self) -> Path:
+        return self.path(self.app.var_dir)
+
+    @property
+    def is_production(self) -> bool:
+        return self.app.environment == "production"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, with secrets resolved (generated on the embedded default)."""
+    from core.secrets import with_secrets
+
+    return with_secrets(Settings())

@@ -1,0 +1,1 @@
+"""The Plotly Dash analytics app at /dashboards, reading the same database."""

@@ -1,0 +1,1 @@
+"""Background work: the Huey queue and its consumer (``lms worker``)."""

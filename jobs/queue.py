@@ -1,0 +1,18 @@
+"""The Huey instance: Redis when ``redis.url`` is set (shared by any number of workers),
+SQLite under ``var/`` on the embedded default (no server to install)."""
+
+from __future__ import annotations
+
+from huey import Huey, RedisHuey, SqliteHuey
+
+from core.settings import Settings
+
+QUEUE_NAME = "lms"
+
+
+def make_huey(settings: Settings) -> Huey:
+    if settings.redis.url:
+        return RedisHuey(QUEUE_NAME, url=settings.redis.url, utc=True)
+    path = settings.path(settings.jobs.sqlite_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(QUEUE_NAME, filename=str(path), utc=True)

@@ -1,0 +1,1 @@
+"""Alembic migrations: the schema's history, runnable on SQLite (batch mode) and PostgreSQL."""

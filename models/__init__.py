@@ -1,0 +1,48 @@
+"""Every table of the platform. Importing this package registers them all on ``Base.metadata``."""
+
+from models.analytics import Analytics
+from models.base import Base
+from models.certificates import Certificate
+from models.courses import Course, CourseCatalog, CourseModule
+from models.enrollments import Enrollment, ProgressTracking
+from models.enums import (
+    DeliveryStatus,
+    Difficulty,
+    EnrollmentStatus,
+    MediaType,
+    NotificationStatus,
+    NotificationType,
+    PaymentMethod,
+    PaymentStatus,
+    Role,
+)
+from models.media import MediaRepository
+from models.notifications import Notification, NotificationLog
+from models.payments import PaymentGateway
+from models.users import User, UserAccount
+
+__all__ = [
+    "Analytics",
+    "Base",
+    "Certificate",
+    "Course",
+    "CourseCatalog",
+    "CourseModule",
+    "DeliveryStatus",
+    "Difficulty",
+    "Enrollment",
+    "EnrollmentStatus",
+    "MediaRepository",
+    "MediaType",
+    "Notification",
+    "NotificationLog",
+    "NotificationStatus",
+    "NotificationType",
+    "PaymentGateway",
+    "PaymentMethod",
+    "PaymentStatus",
+    "ProgressTracking",
+    "Role",
+    "User",
+    "UserAccount",
+]

@@ -1,0 +1,373 @@
+"""A realistic demo platform for ``lms run`` and ``lms seed-demo``.
+
+Instructors with published and draft courses, modules and media; students with paid and free
+enrollments, progress, certificates, notifications and analytics events. Deterministic (a
+fixed random seed) and loaded once: a second call finds the demo admin and does nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import utcnow
+from core.passwords import hash_password
+from models import (
+    Analytics,
+    Certificate,
+    Course,
+    CourseCatalog,
+    CourseModule,
+    DeliveryStatus,
+    Difficulty,
+    Enrollment,
+    EnrollmentStatus,
+    MediaRepository,
+    MediaType,
+    Notification,
+    NotificationLog,
+    NotificationStatus,
+    NotificationType,
+    PaymentGateway,
+    PaymentMethod,
+    PaymentStatus,
+    ProgressTracking,
+    Role,
+    User,
+)
+
+# Obviously demo-only credentials, printed by `lms run`; never used outside the embedded default.
+DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (public demo login)
+ADMIN_EMAIL = "admin@learn.example.com"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: Role
+    email: str
+    password: str = DEMO_PASSWORD
+
+
+DEMO_LOGINS = (
+    DemoLogin(Role.ADMIN, ADMIN_EMAIL),
+    DemoLogin(Role.INSTRUCTOR, "jane.smith@learn.example.com"),
+    DemoLogin(Role.STUDENT, "ada.obi@learn.example.com"),
+)
+
+_INSTRUCTORS = [
+    ("Jane Smith", "jane.smith"),
+    ("John Doe", "john.doe"),
+    ("Amara Nwosu", "amara.nwosu"),
+]
+_STUDENTS = [
+    ("Ada Obi", "ada.obi"),
+    ("Tunde Bakare", "tunde.bakare"),
+    ("Chioma Eze", "chioma.eze"),
+    ("Kwame Mensah", "kwame.mensah"),
+    ("Fatima Bello", "fatima.bello"),
+    ("Lena Fischer", "lena.fischer"),
+    ("Ravi Patel", "ravi.patel"),
+    ("Sofia Rossi", "sofia.rossi"),
+    ("Yusuf Adeyemi", "yusuf.adeyemi"),
+    ("Mei Chen", "mei.chen"),
+]
+# (title, category, difficulty, price, description, module titles)
+_COURSES = [
+    (
+        "Introduction to Python",
+        "Programming",
+        Difficulty.BEGINNER,
+        "49.99",
+        "Learn Python basics: values, control flow, functions and files.",
+        ["Getting started", "Values and types", "Control flow", "Functions", "Working with files"],
+    ),
+    (
+        "Advanced JavaScript",
+        "Programming",
+        Difficulty.ADVANCED,
+        "79.99",
+        "Master JavaScript: closures, the event loop, modules and performance.",
+        ["Closures in depth", "The event loop", "Modules and bundling", "Performance"],
+    ),
+    (
+        "SQL for Analysts",
+        "Data Science",
+        Difficulty.BEGINNER,
+        "39.00",
+        "Query real data with SQL: joins, grouping and window functions.",
+        ["SELECT and WHERE", "Joins", "Grouping", "Window functions"],
+    ),
+    (
+        "Machine Learning Foundations",
+        "Data Science",
+        Difficulty.INTERMEDIATE,
+        "99.00",
+        "From linear models to gradient boosting, with honest evaluation.",
+        ["Framing a problem", "Linear models", "Trees and ensembles", "Evaluation", "Deployment"],
+    ),
+    (
+        "UI Design Principles",
+        "Design",
+        Difficulty.BEGINNER,
+        "29.99",
+        "Layout, typography and colour for interfaces people enjoy.",
+        ["Layout and grids", "Typography", "Colour", "Accessibility"],
+    ),
+    (
+        "Figma for Teams",
+        "Design",
+        Difficulty.INTERMEDIATE,
+        "0.00",
+        "Components, variants and shared libraries in Figma.",
+        ["Components", "Variants", "Libraries"],
+    ),
+    (
+        "Starting a Small Business",
+        "Business",
+        Difficulty.BEGINNER,
+        "0.00",
+        "Validate an idea, price it and keep the books straight.",
+        ["Validating an idea", "Pricing", "Bookkeeping basics"],
+    ),
+    (
+        "Digital Marketing Essentials",
+        "Marketing",
+        Difficulty.BEGINNER,
+        "35.00",
+        "Search, social and email marketing that respects your audience.",
+        ["Search", "Social media", "Email campaigns", "Measuring results"],
+    ),
+    (
+        "Cloud Architecture on a Budget",
+        "Programming",
+        Difficulty.ADVANCED,
+        "120.00",
+        "Design resilient systems without an enterprise budget.",
+        ["Principles", "Storage choices", "Scaling out", "Observability", "Cost control"],
+    ),
+    (
+        "Data Visualisation with Plotly",
+        "Data Science",
+        Difficulty.INTERMEDIATE,
+        "45.00",
+        "Charts that tell the truth, built with Plotly and Dash.",
+        ["Choosing a chart", "Plotly basics", "Dash apps"],
+    ),
+    (
+        "Negotiation Skills",
+        "Business",
+        Difficulty.INTERMEDIATE,
+        "25.00",
+        "Prepare, anchor and close: negotiation as a learnable skill.",
+        ["Preparation", "Anchoring", "Closing"],
+    ),
+    (
+        "Brand Storytelling",
+        "Marketing",
+        Difficulty.ADVANCED,
+        "59.00",
+        "Draft course: building a brand narrative that lasts.",
+        ["Your story", "Your audience"],
+    ),
+]
+# The last course is a draft (catalog entry inactive), as instructors' work in progress is.
+_DRAFTS = {"Brand Storytelling"}
+
+
+def demo_present(session: Session) -> bool:
+    return session.scalar(select(User.user_id).where(User.email == ADMIN_EMAIL)) is not None
+
+
+def _user(name: str, handle: str, role: Role, password_hash: str, rng: random.Random) -> User:
+    return User(
+        username=handle.replace(".", "_"),
+        email=f"{handle}@learn.example.com",
+        name=name,
+        role=role,
+        password_hash=password_hash,
+        phone=f"+23480{rng.randint(10_000_000, 99_999_999)}",
+        is_verified=True,
+    )
+
+
+def seed_demo(session: Session, *, public_url: str = "http://127.0.0.1:8000") -> bool:
+    """Load the demo data; returns False (and changes nothing) when it is already there."""
+    if demo_present(session):
+        return False
+    rng = random.Random(2025)  # noqa: S311 (reproducible demo data, not security)
+    now = utcnow()
+    # One Argon2 hash for every demo account: hashing is deliberately slow.
+    password_hash = hash_password(DEMO_PASSWORD)
+
+    admin = User(
+        username="admin",
+        email=ADMIN_EMAIL,
+        name="Platform Admin",
+        role=Role.ADMIN,
+        password_hash=password_hash,
+        is_verified=True,
+    )
+    instructors = [_user(n, h, Role.INSTRUCTOR, password_hash, rng) for n, h in _INSTRUCTORS]
+    students = [_user(n, h, Role.STUDENT, password_hash, rng) for n, h in _STUDENTS]
+    session.add_all([admin, *instructors, *students])
+    session.flush()
+
+    courses: list[tuple[Course, list[CourseModule]]] = []
+    for number, (title, category, difficulty, price, description, module_titles) in enumerate(
+        _COURSES
+    ):
+        instructor = instructors[number % len(instructors)]
+        modules = [
+            CourseModule(
+                title=module_title, position=position, duration=rng.choice([15, 20, 30, 45])
+            )
+            for position, module_title in enumerate(module_titles)
+        ]
+        course = Course(
+            title=title,
+            instructor_id=instructor.user_id,
+            rating=Decimal(str(round(rng.uniform(3.8, 4.9), 2))),
+            duration=sum(module.duration for module in modules),
+            category=category,
+            cover_image_url=f"{public_url}/media/demo/course-{number + 1}/cover.jpg",
+            description=description,
+            price=Decimal(price),
+            difficulty=difficulty,
+            created_at=now - timedelta(days=120 - number * 5),
+        )
+        course.modules = modules
+        course.catalog_entry = CourseCatalog(is_active=title not in _DRAFTS)
+        session.add(course)
+        courses.append((course, modules))
+    session.flush()
+
+    for number, (course, _) in enumerate(courses):
+        kinds = [MediaType.IMAGE, MediaType.VIDEO, MediaType.DOCUMENT]
+        extensions = {MediaType.IMAGE: "jpg", MediaType.VIDEO: "mp4", MediaType.DOCUMENT: "pdf"}
+        session.add_all(
+            MediaRepository(
+                course_id=course.course_id,
+                instructor_id=course.instructor_id,
+                media_type=kind,
+                media_url=f"{public_url}/media/demo/course-{number + 1}/{index}.{extensions[kind]}",
+                index=index,
+                uploaded_at=course.created_at + timedelta(hours=index + 1),
+            )
+            for index, kind in enumerate(kinds)
+        )
+
+    published = [(c, m) for c, m in courses if c.title not in _DRAFTS]
+    for student in students:
+        for course, modules in rng.sample(published, k=rng.randint(1, 4)):
+            _enroll_demo(session, rng, student, course, modules, public_url)
+    session.flush()
+    return True
+
+
+def _enroll_demo(
+    session: Session,
+    rng: random.Random,
+    student: User,
+    course: Course,
+    modules: list[CourseModule],
+    public_url: str,
+) -> None:
+    enrolled_at = utcnow() - timedelta(days=rng.randint(3, 60))
+    payment = None
+    if course.price > 0:
+        payment = PaymentGateway(
+            user_id=student.user_id,
+            course_id=course.course_id,
+            amount=course.price,
+            currency="NGN",
+            transaction_id=f"tx_demo_{secrets.token_hex(8)}",
+            payment_status=PaymentStatus.SUCCESS,
+            payment_date=enrolled_at - timedelta(minutes=5),
+            method=rng.choice([PaymentMethod.PAYSTACK, PaymentMethod.CARD]),
+            created_at=enrolled_at - timedelta(minutes=6),
+        )
+        if payment.method is PaymentMethod.PAYSTACK:
+            payment.paystack_reference = f"ref_demo_{secrets.token_hex(8)}"
+        else:
+            payment.card_details = {"brand": "visa", "last4": "4081", "expiry": "12/29"}
+        session.add(payment)
+        session.flush()
+
+    done = rng.randint(0, len(modules))
+    status = EnrollmentStatus.COMPLETED if done == len(modules) else EnrollmentStatus.IN_PROGRESS
+    enrollment = Enrollment(
+        user_id=student.user_id,
+        course_id=course.course_id,
+        payment_id=payment.payment_id if payment else None,
+        enrollment_date=enrolled_at,
+        status=status,
+    )
+    session.add(enrollment)
+    session.flush()
+
+    for position, module in enumerate(modules[: done + 1]):
+        complete = position < done
+        session.add(
+            ProgressTracking(
+                enrollment_id=enrollment.enrollment_id,
+                module_id=module.module_id,
+                progress=Decimal("100") if complete else Decimal(rng.choice([10, 35, 60, 80])),
+                last_accessed=enrolled_at + timedelta(days=position + 1),
+                time_spent=module.duration * 60 + rng.randint(-120, 600),
+            )
+        )
+
+    welcome = Notification(
+        user_id=student.user_id,
+        type=NotificationType.EMAIL,
+        message=f"Welcome to {course.title}! Your first module is ready.",
+        status=NotificationStatus.SENT,
+        created_at=enrolled_at,
+    )
+    session.add(welcome)
+    session.flush()
+    session.add(
+        NotificationLog(
+            notification_id=welcome.notification_id,
+            delivery_status=DeliveryStatus.SENT,
+            delivered_at=enrolled_at + timedelta(seconds=3),
+        )
+    )
+
+    events: list[tuple[str, dict[str, object]]] = [
+        ("enrollment_created", {"enrollmentId": enrollment.enrollment_id})
+    ]
+    if payment is not None:
+        events.append(
+            ("payment_succeeded", {"paymentId": payment.payment_id, "amount": str(payment.amount)})
+        )
+    events.extend(("module_progress", {"moduleId": m.module_id}) for m in modules[:done])
+    session.add_all(
+        Analytics(
+            course_id=course.course_id,
+            user_id=student.user_id,
+            event_type=event_type,
+            event_data=data,
+            recorded_at=enrolled_at + timedelta(hours=offset),
+        )
+        for offset, (event_type, data) in enumerate(events)
+    )
+
+    if status is EnrollmentStatus.COMPLETED:
+        unique_id = secrets.token_urlsafe(16)
+        session.add(
+            Certificate(
+                user_id=student.user_id,
+                course_id=course.course_id,
+                unique_id=unique_id,
+                issue_date=enrolled_at + timedelta(days=len(modules) + 1),
+                certificate_url=f"{public_url}/api/certificates/{unique_id}/download",
+                verification_url=f"{public_url}/verify/{unique_id}",
+            )
+        )
