@@ -11,7 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.envelope import ERROR_RESPONSES
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
-from api.routes import health
+from api.ratelimit import RateLimitMiddleware
+from api.routes import auth, health
 from api.state import AppState
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
+    if settings.ratelimit.enabled:
+        app.add_middleware(RateLimitMiddleware, state=state)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
+    app.include_router(auth.router)
     return app

@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.state import AppState
+from core.database import discard_after_commit, run_after_commit
+from core.errors import DomainError
 from core.settings import Settings
 
 
@@ -33,9 +35,19 @@ async def get_session(
         try:
             yield session
             await session.commit()
+        except DomainError as exc:
+            if exc.keep_changes:
+                await session.commit()
+                run_after_commit(session)
+            else:
+                await session.rollback()
+                discard_after_commit(session)
+            raise
         except BaseException:
             await session.rollback()
+            discard_after_commit(session)
             raise
+        run_after_commit(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -12,11 +12,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic.alias_generators import to_camel
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.envelope import FieldProblem, error_response
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput, TooManyRequests
 from core.logging import get_logger
 
 log = get_logger("api.errors")
@@ -73,6 +74,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    if isinstance(exc, InvalidInput):
+        # Services name fields as the domain does (snake_case); the client knows camelCase.
+        problem = FieldProblem(field=to_camel(exc.field or "body"), message=exc.problem)
+        return error_response(400, INVALID_INPUT, details=[problem])
+    if isinstance(exc, TooManyRequests):
+        return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})
     return error_response(exc.status_code, exc.message)
 
 

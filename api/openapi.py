@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.fernet import Fernet
 
 from api.app import create_app
 from core.settings import Settings
 
 
 def openapi_document() -> dict[str, Any]:
-    # Plain settings, no generated secrets: the document must not depend on this machine.
-    return create_app(Settings()).openapi()
+    # Throw-away secrets: the app is built only to describe it, and the document must not
+    # depend on this machine's generated secrets.
+    security = {"jwt_secret": secrets.token_urlsafe(32), "encryption_key": Fernet.generate_key()}
+    return create_app(Settings(security=security)).openapi()
 
 
 def render_openapi() -> str:

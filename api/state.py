@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.crypto import TokenCipher
 from core.database import async_session_factory, make_async_engine
+from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from core.settings import Settings
+from integrations.oauth import OAuthVerifier
 
 
 @dataclass
@@ -18,19 +22,37 @@ class AppState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis | None
+    limiter: RateLimiter
+    http: httpx.AsyncClient
+    cipher: TokenCipher
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         engine = make_async_engine(settings)
         redis: Redis | None = None
+        limiter: RateLimiter = MemoryRateLimiter()
         if settings.redis.url:
             timeout = settings.redis.socket_timeout_seconds
             redis = Redis.from_url(
                 settings.redis.url, socket_timeout=timeout, socket_connect_timeout=timeout
             )
-        return cls(settings, engine, async_session_factory(engine), redis)
+            limiter = RedisRateLimiter(redis)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=async_session_factory(engine),
+            redis=redis,
+            limiter=limiter,
+            http=httpx.AsyncClient(),
+            cipher=TokenCipher.from_settings(settings),
+        )
+
+    @property
+    def oauth(self) -> OAuthVerifier:
+        return OAuthVerifier(self.settings.oauth, self.http)
 
     async def close(self, *_: Any) -> None:
         await self.engine.dispose()
+        await self.http.aclose()
         if self.redis is not None:
             await self.redis.aclose()

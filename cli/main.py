@@ -108,7 +108,7 @@ def create_user_command(
             user = create_user(session, email=email, password=password, name=name, role=role)
             user_id, username = user.user_id, user.username
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise _fail(str(exc)) from exc
     finally:
         engine.dispose()
     typer.echo(f"Created {role.value} #{user_id} {username} <{email.strip().lower()}>.")
@@ -152,10 +152,9 @@ def worker(
     """Run the background job consumer (Huey)."""
     from huey.consumer import Consumer
 
-    from jobs.queue import make_huey
+    from jobs.tasks import huey
 
     settings = _settings()
-    huey = make_huey(settings)
     consumer = Consumer(huey, workers=workers or settings.jobs.workers, worker_type="thread")
     consumer.run()
 

@@ -8,7 +8,7 @@ SQLite, which leaves them off by default).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +16,19 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, DomainError
+from core.logging import get_logger
 from core.settings import Settings
+
+log = get_logger("core.database")
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _engine_options(settings: Settings, urls: DatabaseUrls) -> dict[str, Any]:
-    options: dict[str, Any] = {"echo": settings.database.echo, "pool_pre_ping": True}
+    # hide_parameters: statement parameters (password hashes, tokens) never reach logs or
+    # error messages, even with echo on.
+    options: dict[str, Any] = {
+        "echo": settings.database.echo,
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+    }
     if not urls.is_sqlite:
         options |= {
             "pool_size": settings.database.pool_size,
@@ -102,6 +116,28 @@ def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+_AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: Session | AsyncSession, action: Callable[[], object]) -> None:
+    """Run ``action`` once the unit of work has committed (never if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def run_after_commit(session: Session | AsyncSession) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            action()
+        except Exception:
+            # The change is committed; a failed follow-up (an enqueue) must not turn it
+            # into an error for the caller.
+            log.exception("after-commit action failed")
+
+
+def discard_after_commit(session: Session | AsyncSession) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction for a job, a CLI command or an admin action: commit once or roll back."""
@@ -109,6 +145,16 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         try:
             yield session
             session.commit()
+        except DomainError as exc:
+            if exc.keep_changes:
+                session.commit()
+                run_after_commit(session)
+            else:
+                session.rollback()
+                discard_after_commit(session)
+            raise
         except BaseException:
             session.rollback()
+            discard_after_commit(session)
             raise
+        run_after_commit(session)

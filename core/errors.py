@@ -13,6 +13,9 @@ class DomainError(Exception):
 
     status_code = 400
     message = "Invalid input data"
+    # Most refusals undo the unit of work; a few must keep what was done before refusing
+    # (revoking a stolen refresh token's family, for instance).
+    keep_changes = False
 
     def __init__(self, message: str | None = None) -> None:
         if message is not None:
@@ -21,7 +24,18 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
+    """Bad input: the message stays the contract's "Invalid input data"; ``field`` and
+    ``problem`` say what is wrong, for the envelope's details and for people."""
+
     status_code = 400
+
+    def __init__(self, problem: str, *, field: str | None = None) -> None:
+        super().__init__()
+        self.problem = problem
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}" if self.field else self.problem
 
 
 class Unauthorized(DomainError):
@@ -47,3 +61,17 @@ class Conflict(DomainError):
 class PaymentRequired(DomainError):
     status_code = 402
     message = "Payment required"
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    message = "Too many requests, try again later"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+    message = "Service temporarily unavailable, try again shortly"

@@ -56,11 +56,22 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.logging.level)
     # Alembic narrates its plugin set-up at INFO; `lms migrate` prints its own summary.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every URL it calls at INFO, query string included: OAuth providers take
+    # access tokens in the query, and tokens never go to the logs.
+    # aiosqlite logs every statement with its parameters at DEBUG (password hashes among them).
+    for name in ("httpx", "httpcore", "aiosqlite"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # The API middleware writes one line per request, with its id; uvicorn's own is redundant.
     logging.getLogger("uvicorn.access").disabled = True
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+
+
+def current_request_id() -> str | None:
+    """The correlation id of the work in progress, to hand on to the jobs it causes."""
+    value = structlog.contextvars.get_contextvars().get(REQUEST_ID_KEY)
+    return str(value) if value is not None else None
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

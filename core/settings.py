@@ -33,6 +33,7 @@ class AppSettings(BaseModel):
     environment: Literal["development", "test", "production"] = "development"
     var_dir: Path = Path("var")
     public_url: str = "http://127.0.0.1:8000"
+    frontend_url: str = "http://127.0.0.1:8000"
 
 
 class ServerSettings(BaseModel):
@@ -60,6 +61,26 @@ class SecuritySettings(BaseModel):
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=14, ge=1)
     password_min_length: int = Field(default=8, ge=8)
+    reset_token_minutes: int = Field(default=60, ge=1)
+    verify_token_hours: int = Field(default=48, ge=1)
+
+
+class OAuthSettings(BaseModel):
+    google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
+    google_tokeninfo_url: str = "https://oauth2.googleapis.com/tokeninfo"
+    google_client_id: str = ""
+    facebook_graph_url: str = "https://graph.facebook.com/v19.0"
+    facebook_app_id: str = ""
+    facebook_app_secret: SecretStr | None = None
+    timeout_seconds: float = Field(default=10, gt=0)
+
+
+class RateLimitSettings(BaseModel):
+    enabled: bool = True
+    requests_per_minute: int = Field(default=100, ge=1)
+    auth_attempts_per_minute: int = Field(default=10, ge=1)
+    # The counting window: the limits above are per window of this many seconds.
+    window_seconds: int = Field(default=60, ge=1)
 
 
 class PaystackSettings(BaseModel):
@@ -123,6 +144,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     security: SecuritySettings = SecuritySettings()
+    oauth: OAuthSettings = OAuthSettings()
+    ratelimit: RateLimitSettings = RateLimitSettings()
     paystack: PaystackSettings = PaystackSettings()
     smtp: SmtpSettings = SmtpSettings()
     storage: StorageSettings = StorageSettings()

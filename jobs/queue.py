@@ -1,11 +1,15 @@
 """The Huey instance: Redis when ``redis.url`` is set (shared by any number of workers),
-SQLite under ``var/`` on the embedded default (no server to install)."""
+SQLite under ``var/`` on the embedded default (no server to install).
+
+Tasks are declared on the module-level ``huey`` built from the process settings, which the
+worker (``lms worker``) and the API processes share.
+"""
 
 from __future__ import annotations
 
 from huey import Huey, RedisHuey, SqliteHuey
 
-from core.settings import Settings
+from core.settings import Settings, get_settings
 
 QUEUE_NAME = "lms"
 
@@ -16,3 +20,6 @@ def make_huey(settings: Settings) -> Huey:
     path = settings.path(settings.jobs.sqlite_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(QUEUE_NAME, filename=str(path), utc=True)
+
+
+huey = make_huey(get_settings())

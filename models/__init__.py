@@ -1,6 +1,7 @@
 """Every table of the platform. Importing this package registers them all on ``Base.metadata``."""
 
 from models.analytics import Analytics
+from models.auth import RefreshToken
 from models.base import Base
 from models.certificates import Certificate
 from models.courses import Course, CourseCatalog, CourseModule
@@ -42,6 +43,7 @@ __all__ = [
     "PaymentMethod",
     "PaymentStatus",
     "ProgressTracking",
+    "RefreshToken",
     "Role",
     "User",
     "UserAccount",

@@ -13,7 +13,7 @@ from sqlalchemy import (
     false,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from models.base import Base, TimestampMixin, db_enum
 from models.enums import Role
@@ -29,8 +29,9 @@ class User(TimestampMixin, Base):
     username: Mapped[str] = mapped_column(String(50), unique=True)
     email: Mapped[str] = mapped_column(String(100), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20))
-    # Nullable: an account created through OAuth has no password until its owner sets one.
-    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Accounts made through OAuth hold an unusable marker until their owner sets a password
+    # (see core.passwords.unusable_password_hash).
+    password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
         db_enum(Role, "user_role"),
         default=Role.STUDENT,
@@ -41,6 +42,18 @@ class User(TimestampMixin, Base):
     # Deactivated users keep their history (payments, certificates) but cannot sign in.
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     is_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    # The names fastapi-users expects, over the seed's columns.
+    id: Mapped[int] = synonym("user_id")
+    hashed_password: Mapped[str] = synonym("password_hash")
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @is_superuser.setter
+    def is_superuser(self, value: bool) -> None:
+        raise AttributeError("the role decides who is an administrator; set role instead")
 
     accounts: Mapped[list[UserAccount]] = relationship(
         back_populates="user",

@@ -1,21 +1,28 @@
-"""Accounts: creating users with validated, normalised identity and a hashed password."""
+"""Accounts: identity rules (email, password, phone, username, avatar) and the operations that
+create and change users. The API, the admin panel and the CLI all come through here."""
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, InvalidInput
-from core.passwords import hash_password
+from core.errors import Conflict, InvalidInput, NotFound
+from core.passwords import hash_password, unusable_password_hash
 from models import Role, User
 
 PASSWORD_MIN_LENGTH = 8
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,18}[0-9]$")
-_USERNAME_CHARS = re.compile(r"[^a-z0-9_]+")
+PASSWORD_MAX_LENGTH = 128
+NAME_MAX = 100
+URL_MAX = 255
 USERNAME_MAX = 50
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,17}[0-9]$")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
+_USERNAME_CHARS = re.compile(r"[^a-z0-9_]+")
 
 
 class EmailAlreadyRegistered(Conflict):
@@ -26,37 +33,78 @@ class UsernameTaken(Conflict):
     message = "Username already taken"
 
 
+class UserNotFound(NotFound):
+    message = "User not found"
+
+
 def normalize_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise InvalidInput(f"Invalid email address: {exc}") from exc
+        raise InvalidInput(f"not a valid email address ({exc})", field="email") from exc
 
 
 def check_password(password: str, *, email: str, min_length: int = PASSWORD_MIN_LENGTH) -> None:
     if len(password) < min_length:
-        raise InvalidInput(f"Password must be at least {min_length} characters")
+        raise InvalidInput(f"must be at least {min_length} characters", field="password")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidInput(f"must be at most {PASSWORD_MAX_LENGTH} characters", field="password")
     if password.strip().lower() == email.lower():
-        raise InvalidInput("Password must not be the email address")
+        raise InvalidInput("must not be the email address", field="password")
+
+
+def hash_new_password(password: str, *, email: str) -> str:
+    """Check a new password against the rules and hash it (slow: async callers use a thread)."""
+    check_password(password, email=email)
+    return hash_password(password)
 
 
 def check_phone(phone: str | None) -> str | None:
     if phone is None or not phone.strip():
         return None
     if not _PHONE.match(phone.strip()):
-        raise InvalidInput("Invalid phone number")
+        raise InvalidInput("not a valid phone number", field="phone")
     return phone.strip()
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("must not be empty", field="name")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(f"must be at most {NAME_MAX} characters", field="name")
+    return name
+
+
+def check_avatar_url(url: str | None) -> str | None:
+    if url is None or not url.strip():
+        return None
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput("must be an http(s) URL", field="avatar_url")
+    if len(url) > URL_MAX:
+        raise InvalidInput(f"must be at most {URL_MAX} characters", field="avatar_url")
+    return url
+
+
+def check_username(username: str) -> str:
+    if not _USERNAME.match(username):
+        raise InvalidInput(
+            "must be 3-50 letters, digits, dots, dashes or underscores", field="username"
+        )
+    return username
 
 
 def _username_base(email: str) -> str:
     base = _USERNAME_CHARS.sub("_", email.split("@", 1)[0].lower()).strip("_")
-    return (base or "user")[: USERNAME_MAX - 6]
+    return (base or "user")[: USERNAME_MAX - 6].ljust(3, "_")
 
 
 def available_username(session: Session, email: str) -> str:
     """A username derived from the email, with the smallest free numeric suffix."""
     base = _username_base(email)
-    taken = set(session.scalars(select(User.username).where(User.username.like(f"{base}%"))).all())
+    taken = set(session.scalars(select(User.username).where(User.username.startswith(base))).all())
     if base not in taken:
         return base
     suffix = 2
@@ -65,44 +113,86 @@ def available_username(session: Session, email: str) -> str:
     return f"{base}{suffix}"
 
 
-def email_exists(session: Session, email: str) -> bool:
-    query = select(func.count()).select_from(User).where(User.email == email)
-    return bool(session.scalar(query))
+def get_by_email(session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(User.email == email)).one_or_none()
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    return user
 
 
 def create_user(
     session: Session,
     *,
     email: str,
-    password: str | None,
     name: str,
+    password: str | None = None,
+    password_hash: str | None = None,
     role: Role = Role.STUDENT,
     phone: str | None = None,
     avatar_url: str | None = None,
     username: str | None = None,
+    is_verified: bool = False,
 ) -> User:
-    """Create a user; ``password=None`` makes an account that can only sign in through OAuth."""
+    """Create a user, all or nothing.
+
+    Give ``password`` (checked and hashed here) or a ``password_hash`` made by
+    :func:`hash_new_password` (async callers hash in a thread); neither makes an account that
+    signs in only through OAuth.
+    """
     email = normalize_email(email)
-    name = name.strip()
-    if not name:
-        raise InvalidInput("Name must not be empty")
-    if password is not None:
-        check_password(password, email=email)
-    if email_exists(session, email):
-        raise EmailAlreadyRegistered()
-    if username is not None:
-        taken = session.scalar(select(func.count()).where(User.username == username))
-        if taken:
-            raise UsernameTaken()
     user = User(
         email=email,
-        username=username or available_username(session, email),
-        password_hash=hash_password(password) if password is not None else None,
-        name=name,
+        name=check_name(name),
         role=role,
         phone=check_phone(phone),
-        avatar_url=avatar_url,
+        avatar_url=check_avatar_url(avatar_url),
+        is_verified=is_verified,
+        password_hash=password_hash or unusable_password_hash(),
     )
-    session.add(user)
+    if password is not None:
+        user.password_hash = hash_new_password(password, email=email)
+    if get_by_email(session, email) is not None:
+        raise EmailAlreadyRegistered()
+    if username is not None:
+        if session.scalar(select(func.count()).where(User.username == check_username(username))):
+            raise UsernameTaken()
+        user.username = username
+    else:
+        user.username = available_username(session, email)
+    # The checks above answer the common case; the unique constraints decide the races.
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError as exc:
+        if get_by_email(session, email) is not None:
+            raise EmailAlreadyRegistered() from exc
+        raise UsernameTaken() from exc
+    return user
+
+
+def update_profile(
+    session: Session,
+    *,
+    user: User,
+    name: str | None = None,
+    avatar_url: str | None = None,
+    clear_avatar: bool = False,
+) -> User:
+    if name is None and avatar_url is None and not clear_avatar:
+        raise InvalidInput("give at least one of name or avatarUrl", field="body")
+    if name is not None:
+        user.name = check_name(name)
+    if avatar_url is not None or clear_avatar:
+        user.avatar_url = check_avatar_url(avatar_url)
     session.flush()
     return user
+
+
+def set_password_hash(session: Session, *, user: User, password_hash: str) -> None:
+    user.password_hash = password_hash
+    session.flush()

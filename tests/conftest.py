@@ -24,11 +24,22 @@ from api.app import create_app
 from core import migrations
 from core.database import make_sync_engine, sync_session_factory
 from core.settings import Settings, get_settings
+from tests.fakes.oauth_provider import (
+    FACEBOOK_APP_ID,
+    FACEBOOK_APP_SECRET,
+    GOOGLE_CLIENT_ID,
+    FakeProvider,
+    ProviderServer,
+)
+from tests.fakes.smtp import SmtpServer
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_DSN = os.environ.get("LMS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("LMS_TEST_REDIS", "redis://127.0.0.1:6379/15")
 BACKENDS = ["sqlite", "postgresql"]
+# Obviously fake secrets, of the right shapes.
+FAKE_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef"
+FAKE_ENCRYPTION_KEY = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="
 
 
 def reachable(host: str, port: int) -> bool:
@@ -59,7 +70,7 @@ def base_settings(var_dir: Path, database_url: str, **sections: dict[str, object
         "app": {"var_dir": str(var_dir), "environment": "test"},
         "database": {"url": database_url},
         "redis": {"url": ""},
-        "security": {"jwt_secret": "test-jwt-secret-not-real", "encryption_key": "x" * 44},
+        "security": {"jwt_secret": FAKE_JWT_SECRET, "encryption_key": FAKE_ENCRYPTION_KEY},
         "paystack": {"secret_key": "sk_test_not_real"},
         "jobs": {"sqlite_path": str(var_dir / "huey.db")},
         "storage": {"local_root": str(var_dir / "media")},
@@ -173,3 +184,89 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Set
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on a loopback port; its ``mailbox`` holds what arrived."""
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def provider_server() -> Iterator[ProviderServer]:
+    server = ProviderServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth_provider(provider_server: ProviderServer) -> Iterator[FakeProvider]:
+    provider_server.provider.tokens.clear()
+    provider_server.provider.down = False
+    return provider_server.provider
+
+
+def oauth_settings(base_url: str) -> dict[str, object]:
+    return {
+        "google_userinfo_url": f"{base_url}/google/userinfo",
+        "google_tokeninfo_url": f"{base_url}/google/tokeninfo",
+        "google_client_id": GOOGLE_CLIENT_ID,
+        "facebook_graph_url": f"{base_url}/facebook",
+        "facebook_app_id": FACEBOOK_APP_ID,
+        "facebook_app_secret": FACEBOOK_APP_SECRET,
+    }
+
+
+@pytest.fixture
+def auth_settings(
+    settings: Settings, smtp_server: SmtpServer, provider_server: ProviderServer
+) -> Settings:
+    """The test database, the test SMTP server and the fake OAuth providers."""
+    return settings.model_copy(
+        update={
+            "smtp": settings.smtp.model_copy(
+                update={"host": "127.0.0.1", "port": smtp_server.port}
+            ),
+            "oauth": type(settings.oauth)(**oauth_settings(provider_server.base_url)),  # type: ignore[arg-type]
+            "app": settings.app.model_copy(update={"frontend_url": "https://app.example.com"}),
+        }
+    )
+
+
+@pytest.fixture
+def jobs_inline(auth_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run tasks inline (Huey immediate mode) against the test database and SMTP server.
+
+    Tasks read the process settings, as in the worker; here those point at this test's.
+    """
+    from jobs import context
+    from jobs.queue import huey
+
+    environment = {
+        "LMS_DATABASE__URL": auth_settings.database.url,
+        "LMS_APP__VAR_DIR": str(auth_settings.var_dir),
+        "LMS_APP__FRONTEND_URL": auth_settings.app.frontend_url,
+        "LMS_SMTP__HOST": auth_settings.smtp.host,
+        "LMS_SMTP__PORT": str(auth_settings.smtp.port),
+        "LMS_SECURITY__JWT_SECRET": FAKE_JWT_SECRET,
+        "LMS_SECURITY__ENCRYPTION_KEY": FAKE_ENCRYPTION_KEY,
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    context.reset()
+    huey.immediate = True
+    yield
+    huey.immediate = False
+    get_settings.cache_clear()
+    context.reset()
+
+
+@pytest.fixture
+def auth_client(auth_settings: Settings, jobs_inline: None) -> Iterator[TestClient]:
+    with TestClient(create_app(auth_settings)) as test_client:
+        yield test_client

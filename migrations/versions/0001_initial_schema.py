@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=50), nullable=False),
         sa.Column("email", sa.String(length=100), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=True),
-        sa.Column("password_hash", sa.String(length=255), nullable=True),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column(
             "role",
             sa.Enum(

@@ -48,7 +48,10 @@ def probe_router() -> APIRouter:
 
     @router.post("/duplicate")
     async def duplicate(session: SessionDep) -> None:
-        insert = "INSERT INTO users (username, email, name) VALUES ('dup', 'dup@example.com', 'D')"
+        insert = (
+            "INSERT INTO users (username, email, name, password_hash) "
+            "VALUES ('dup', 'dup@example.com', 'D', '!')"
+        )
         await session.execute(text(insert))
         await session.execute(text(insert))
 

@@ -152,8 +152,8 @@ class TestChecks:
             session,
             lambda: session.execute(
                 text(
-                    "INSERT INTO users (username, email, name, role) "
-                    "VALUES ('x', 'x@example.com', 'X', 'superuser')"
+                    "INSERT INTO users (username, email, name, role, password_hash) "
+                    "VALUES ('x', 'x@example.com', 'X', 'superuser', '!')"
                 )
             ),
         )
@@ -269,7 +269,10 @@ class TestTimestamps:
 
     def test_server_side_defaults_are_utc_too(self, session: Session) -> None:
         session.execute(
-            text("INSERT INTO users (username, email, name) VALUES ('raw', 'raw@example.com', 'R')")
+            text(
+                "INSERT INTO users (username, email, name, password_hash) "
+                "VALUES ('raw', 'raw@example.com', 'R', '!')"
+            )
         )
         user = session.scalars(select(User).where(User.username == "raw")).one()
         assert user.role is Role.STUDENT

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from core.passwords import verify_password
+from core.passwords import has_usable_password, verify_password
 from models import Role
 from services.users import EmailAlreadyRegistered, UsernameTaken, create_user
 
@@ -35,20 +35,20 @@ class TestCreateUser:
             create_user(session, email="ADA@example.com", password="password1", name="Ada")
 
     def test_an_explicit_username_must_be_free(self, session: Session) -> None:
-        create_user(session, email="a@example.com", password="password1", name="A", username="a")
+        create_user(session, email="a@example.com", password="password1", name="A", username="ada")
         with pytest.raises(UsernameTaken):
             create_user(
-                session, email="b@example.com", password="password1", name="B", username="a"
+                session, email="b@example.com", password="password1", name="B", username="ada"
             )
 
     @pytest.mark.parametrize(
         ("values", "message"),
         [
-            ({"email": "not-an-email"}, "Invalid email address"),
-            ({"password": "short"}, "at least 8 characters"),
-            ({"password": "ada@example.com"}, "must not be the email"),
-            ({"name": "   "}, "Name must not be empty"),
-            ({"phone": "call me"}, "Invalid phone number"),
+            ({"email": "not-an-email"}, "email: not a valid email address"),
+            ({"password": "short"}, "password: must be at least 8 characters"),
+            ({"password": "ada@example.com"}, "password: must not be the email"),
+            ({"name": "   "}, "name: must not be empty"),
+            ({"phone": "call me"}, "phone: not a valid phone number"),
         ],
     )
     def test_refuses_bad_input_with_a_clear_message(
@@ -70,5 +70,6 @@ class TestCreateUser:
 
     def test_an_oauth_only_account_has_no_password(self, session: Session) -> None:
         user = create_user(session, email="o@example.com", password=None, name="O")
-        assert user.password_hash is None
+        assert not has_usable_password(user.password_hash)
         assert not verify_password("anything", user.password_hash)
+        assert not verify_password(user.password_hash, user.password_hash)

@@ -1,0 +1,152 @@
+"""Identity for every endpoint: fastapi-users on the seed's ``users`` table, JWT access tokens,
+and the authorization helpers (current user, roles, ownership).
+
+fastapi-users supplies the access-token strategy, the bearer transport, the current-user
+dependency and the signed single-purpose tokens (password reset, email verification). Our
+rules (password policy, sessions, profile) stay in ``services`` and are called from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi_users import BaseUserManager, FastAPIUsers, IntegerIDMixin, InvalidPasswordException
+from fastapi_users.authentication import AuthenticationBackend, BearerTransport, JWTStrategy
+from fastapi_users.password import PasswordHelper
+from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import SessionDep, SettingsDep
+from api.ratelimit import ACCESS_TOKEN_AUDIENCE
+from core.database import after_commit
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.logging import current_request_id
+from core.passwords import password_hasher
+from core.settings import Settings
+from models import Role, User
+from services.sessions import revoke_all_for_user
+from services.users import check_password
+
+
+class UserDatabase(SQLAlchemyUserDatabase[User, int]):
+    """fastapi-users' adapter, flushing instead of committing: the request owns the transaction."""
+
+    async def create(self, create_dict: dict[str, Any]) -> User:
+        user = User(**create_dict)
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def update(self, user: User, update_dict: dict[str, Any]) -> User:
+        for key, value in update_dict.items():
+            setattr(user, key, value)
+        await self.session.flush()
+        return user
+
+    async def delete(self, user: User) -> None:
+        await self.session.delete(user)
+        await self.session.flush()
+
+
+class UserManager(IntegerIDMixin, BaseUserManager[User, int]):
+    def __init__(self, user_db: UserDatabase, settings: Settings) -> None:
+        super().__init__(user_db, PasswordHelper(password_hasher()))
+        secret = jwt_secret(settings)
+        self.reset_password_token_secret = secret
+        self.verification_token_secret = secret
+        self.reset_password_token_lifetime_seconds = settings.security.reset_token_minutes * 60
+        self.verification_token_lifetime_seconds = settings.security.verify_token_hours * 3600
+        self.session: AsyncSession = user_db.session
+
+    async def validate_password(self, password: str, user: Any) -> None:
+        try:
+            check_password(password, email=user.email)
+        except InvalidInput as exc:
+            raise InvalidPasswordException(reason=exc.problem) from exc
+
+    async def on_after_forgot_password(
+        self, user: User, token: str, request: Request | None = None
+    ) -> None:
+        _email_after_commit(self.session, "password_reset", user.user_id, token)
+
+    async def on_after_request_verify(
+        self, user: User, token: str, request: Request | None = None
+    ) -> None:
+        _email_after_commit(self.session, "verify_email", user.user_id, token)
+
+    async def on_after_reset_password(self, user: User, request: Request | None = None) -> None:
+        # A reset password means the old one may be known: end every session.
+        await self.session.run_sync(lambda s: revoke_all_for_user(s, user_id=user.user_id))
+
+
+def _email_after_commit(session: AsyncSession, kind: Any, user_id: int, token: str) -> None:
+    from jobs.account_emails import send_account_email
+
+    request_id = current_request_id()
+    after_commit(session, lambda: send_account_email(kind, user_id, token, request_id))
+
+
+def jwt_secret(settings: Settings) -> str:
+    if settings.security.jwt_secret is None:
+        raise RuntimeError("security.jwt_secret is not set")
+    return settings.security.jwt_secret.get_secret_value()
+
+
+def access_token_lifetime(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.security.access_token_minutes)
+
+
+def refresh_token_lifetime(settings: Settings) -> timedelta:
+    return timedelta(days=settings.security.refresh_token_days)
+
+
+async def get_user_db(session: SessionDep) -> AsyncIterator[UserDatabase]:
+    yield UserDatabase(session, User)
+
+
+async def get_user_manager(
+    user_db: Annotated[UserDatabase, Depends(get_user_db)], settings: SettingsDep
+) -> AsyncIterator[UserManager]:
+    yield UserManager(user_db, settings)
+
+
+def get_jwt_strategy(settings: SettingsDep) -> JWTStrategy[User, int]:
+    return JWTStrategy(
+        secret=jwt_secret(settings),
+        lifetime_seconds=int(access_token_lifetime(settings).total_seconds()),
+        token_audience=[ACCESS_TOKEN_AUDIENCE],
+    )
+
+
+bearer = BearerTransport(tokenUrl="/api/auth/user/login")
+auth_backend = AuthenticationBackend(name="jwt", transport=bearer, get_strategy=get_jwt_strategy)
+fastapi_users = FastAPIUsers[User, int](get_user_manager, [auth_backend])
+
+# Missing, invalid, expired token, or a deactivated user: 401.
+current_user = fastapi_users.current_user(active=True)
+optional_user = fastapi_users.current_user(active=True, optional=True)
+
+CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+UserManagerDep = Annotated[UserManager, Depends(get_user_manager)]
+StrategyDep = Annotated[JWTStrategy[User, int], Depends(get_jwt_strategy)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
+    """A dependency: the signed-in user, who must hold one of ``roles`` (else 403)."""
+
+    async def dependency(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise Forbidden()
+        return user
+
+    return dependency
+
+
+def ensure_owner_or_admin(user: User, owner_id: int | None, not_found: NotFound) -> None:
+    """Another user's private record answers exactly like a missing one: existence is not leaked."""
+    if user.role is not Role.ADMIN and owner_id != user.user_id:
+        raise not_found

@@ -1,0 +1,117 @@
+"""Rate limits, in memory (embedded default) and in Redis (shared by every API process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from core.settings import Settings
+from tests.api.helpers import assert_error, bearer, data, login, register
+from tests.conftest import free_port
+
+# A long window keeps a test from straddling two windows (and so from flaking).
+WINDOW = 3600
+
+
+def limited(settings: Settings, redis_url: str = "", **limits: int) -> Settings:
+    ratelimit = settings.ratelimit.model_copy(update={"window_seconds": WINDOW, **limits})
+    return settings.model_copy(
+        update={
+            "ratelimit": ratelimit,
+            "redis": settings.redis.model_copy(update={"url": redis_url}),
+        }
+    )
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> Iterator[str]:
+    """'' for the in-memory limiter, or the URL of a clean Redis database."""
+    if request.param == "memory":
+        yield ""
+        return
+    url: str = request.getfixturevalue("redis_url")
+    redis.Redis.from_url(url).flushdb()
+    yield url
+    redis.Redis.from_url(url).flushdb()
+
+
+def client_for(settings: Settings) -> TestClient:
+    return TestClient(create_app(settings))
+
+
+class TestSignInAttempts:
+    def test_the_eleventh_attempt_in_a_window_is_429(
+        self, auth_settings: Settings, jobs_inline: None, store: str
+    ) -> None:
+        with client_for(limited(auth_settings, store)) as client:
+            register(client, "ada@example.com")  # attempt 1 for this IP
+            for _ in range(9):
+                assert login(client, "ada@example.com", "wrong-password").status_code == 401
+            response = login(client, "ada@example.com")
+            assert_error(response, 429, "Too many requests, try again later")
+            assert 0 < int(response.headers["Retry-After"]) <= WINDOW
+
+    def test_attempts_are_counted_per_email_too(
+        self, auth_settings: Settings, jobs_inline: None, store: str
+    ) -> None:
+        app = create_app(limited(auth_settings, store, auth_attempts_per_minute=3))
+        with TestClient(app, client=("198.51.100.7", 5000)) as client:
+            for _ in range(3):
+                login(client, "target@example.com", "guess-guess")
+        # A different client address, the same target: still refused.
+        with TestClient(app, client=("203.0.113.9", 5000)) as other:
+            assert login(other, "target@example.com", "guess-guess").status_code == 429
+            assert login(other, "someone.else@example.com", "guess-guess").status_code == 401
+
+
+class TestRequests:
+    def test_each_user_has_their_own_budget(
+        self, auth_settings: Settings, jobs_inline: None, store: str
+    ) -> None:
+        with client_for(limited(auth_settings, store, requests_per_minute=4)) as client:
+            ada = register(client, "ada@example.com")["token"]  # request 1 of this IP
+            bob = register(client, "bob@example.com")["token"]  # request 2 of this IP
+            for _ in range(4):
+                data(client.get("/api/auth/user/profile", headers=bearer(ada)))
+            response = client.get("/api/auth/user/profile", headers=bearer(ada))
+            assert_error(response, 429, "Too many requests, try again later")
+            assert response.headers["Retry-After"]
+            assert response.headers["X-Request-ID"]
+            data(client.get("/api/auth/user/profile", headers=bearer(bob)))
+
+    def test_anonymous_callers_are_counted_per_address(
+        self, auth_settings: Settings, jobs_inline: None, store: str
+    ) -> None:
+        with client_for(limited(auth_settings, store, requests_per_minute=2)) as client:
+            for _ in range(2):
+                assert client.get("/api/auth/user/profile").status_code == 401
+            assert client.get("/api/auth/user/profile").status_code == 429
+            # Health probes are never limited.
+            assert client.get("/healthz").status_code == 200
+
+
+class TestSharedCounters:
+    def test_api_processes_share_counters_in_redis(
+        self, auth_settings: Settings, jobs_inline: None, redis_url: str
+    ) -> None:
+        redis.Redis.from_url(redis_url).flushdb()
+        settings = limited(auth_settings, redis_url, requests_per_minute=3)
+        with client_for(settings) as first, client_for(settings) as second:
+            assert first.get("/api/auth/user/profile").status_code == 401
+            assert second.get("/api/auth/user/profile").status_code == 401
+            assert first.get("/api/auth/user/profile").status_code == 401
+            assert second.get("/api/auth/user/profile").status_code == 429
+        assert redis.Redis.from_url(redis_url).keys("lms:rl:*")
+        redis.Redis.from_url(redis_url).flushdb()
+
+    def test_an_unreachable_redis_does_not_block_sign_in(
+        self, auth_settings: Settings, jobs_inline: None
+    ) -> None:
+        dead = f"redis://127.0.0.1:{free_port()}/0"
+        with client_for(limited(auth_settings, dead)) as client:
+            assert register(client, "ada@example.com")["token"]
+            assert data(login(client, "ada@example.com"))
