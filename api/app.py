@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.data.router import build_data_router
 from api.envelope import ERROR_RESPONSES
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimitMiddleware
-from api.routes import auth, health
+from api.routes import auth, catalog, health
 from api.state import AppState
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
+from resources.registry import RESOURCES
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,4 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(catalog.router)
+    app.include_router(build_data_router(RESOURCES))
     return app

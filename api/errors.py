@@ -76,7 +76,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     if isinstance(exc, InvalidInput):
         # Services name fields as the domain does (snake_case); the client knows camelCase.
-        problem = FieldProblem(field=to_camel(exc.field or "body"), message=exc.problem)
+        name = exc.parameter or to_camel(exc.field or "body")
+        problem = FieldProblem(field=name, message=exc.problem)
         return error_response(400, INVALID_INPUT, details=[problem])
     if isinstance(exc, TooManyRequests):
         return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})

@@ -72,6 +72,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # LIKE is case-sensitive on PostgreSQL; make SQLite agree (ILIKE stays insensitive).
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
 
 

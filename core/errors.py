@@ -29,13 +29,19 @@ class InvalidInput(DomainError):
 
     status_code = 400
 
-    def __init__(self, problem: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, problem: str, *, field: str | None = None, parameter: str | None = None
+    ) -> None:
         super().__init__()
         self.problem = problem
+        # ``field`` is the domain's (snake_case) name; ``parameter`` the client's own
+        # spelling (a query parameter), shown as it was sent.
         self.field = field
+        self.parameter = parameter
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.problem}" if self.field else self.problem
+        name = self.parameter or self.field
+        return f"{name}: {self.problem}" if name else self.problem
 
 
 class Unauthorized(DomainError):

@@ -20,6 +20,7 @@ from models.enums import (
 from models.media import MediaRepository
 from models.notifications import Notification, NotificationLog
 from models.payments import PaymentGateway
+from models.quizzes import Quiz
 from models.users import User, UserAccount
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "PaymentMethod",
     "PaymentStatus",
     "ProgressTracking",
+    "Quiz",
     "RefreshToken",
     "Role",
     "User",

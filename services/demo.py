@@ -38,6 +38,7 @@ from models import (
     PaymentMethod,
     PaymentStatus,
     ProgressTracking,
+    Quiz,
     Role,
     User,
 )
@@ -260,6 +261,28 @@ def seed_demo(session: Session, *, public_url: str = "http://127.0.0.1:8000") ->
                 uploaded_at=course.created_at + timedelta(hours=index + 1),
             )
             for index, kind in enumerate(kinds)
+        )
+
+    for course, modules in courses:
+        session.add(
+            Quiz(
+                course_id=course.course_id,
+                module_id=modules[-1].module_id,
+                title=f"{course.title}: final check",
+                pass_mark=70,
+                questions=[
+                    {
+                        "question": f"Which module closes {course.title}?",
+                        "choices": [m.title for m in modules[-3:]],
+                        "answer": min(2, len(modules) - 1),
+                    },
+                    {
+                        "question": "Is practice part of learning?",
+                        "choices": ["Yes", "No"],
+                        "answer": 0,
+                    },
+                ],
+            )
         )
 
     published = [(c, m) for c, m in courses if c.title not in _DRAFTS]

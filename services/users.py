@@ -4,6 +4,7 @@ create and change users. The API, the admin panel and the CLI all come through h
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -195,4 +196,54 @@ def update_profile(
 
 def set_password_hash(session: Session, *, user: User, password_hash: str) -> None:
     user.password_hash = password_hash
+    session.flush()
+
+
+def create_user_as_admin(session: Session, values: dict[str, Any], actor: User) -> User:
+    """An admin creates an account of any role (without a password, its owner sets one
+    through the password-reset email)."""
+    return create_user(
+        session,
+        email=values["email"],
+        name=values["name"],
+        password=values.get("password"),
+        role=values.get("role") or Role.STUDENT,
+        phone=values.get("phone"),
+        avatar_url=values.get("avatar_url"),
+        username=values.get("username"),
+        is_verified=bool(values.get("is_verified", False)),
+    )
+
+
+def update_user(session: Session, user: User, values: dict[str, Any], actor: User) -> None:
+    """An admin changes an account; deactivating it ends its sessions at once."""
+    from services.sessions import revoke_all_for_user
+
+    if "email" in values:
+        email = normalize_email(values["email"])
+        other = get_by_email(session, email)
+        if other is not None and other.user_id != user.user_id:
+            raise EmailAlreadyRegistered()
+        user.email = email
+    if "username" in values:
+        username = check_username(values["username"])
+        taken = session.scalar(
+            select(func.count()).where(User.username == username, User.user_id != user.user_id)
+        )
+        if taken:
+            raise UsernameTaken()
+        user.username = username
+    if "name" in values:
+        user.name = check_name(values["name"])
+    if "phone" in values:
+        user.phone = check_phone(values["phone"])
+    if "avatar_url" in values:
+        user.avatar_url = check_avatar_url(values["avatar_url"])
+    for flag in ("role", "is_verified"):
+        if flag in values:
+            setattr(user, flag, values[flag])
+    if "is_active" in values:
+        user.is_active = bool(values["is_active"])
+        if not user.is_active:
+            revoke_all_for_user(session, user_id=user.user_id)
     session.flush()

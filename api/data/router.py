@@ -1,0 +1,445 @@
+"""Routes generated from the declarations: list, count, read, create, update, delete.
+
+fastcrud runs the reads, updates and deletes under a per-request ``PolicyConfig`` built from
+the declaration and the caller, so every query (and every filter, sort and id the caller
+sends) is confined to the rows that caller reaches. Creation is written here (fastcrud's
+create would write NULL over column defaults for fields the client left out), and through a
+declared domain function when the model has one.
+
+This module deliberately has no ``from __future__ import annotations``: FastAPI reads the
+handlers' annotations at runtime, and they name schemas generated per resource.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastcrud import FastCRUD
+from fastcrud.core.config.policy_configs import PolicyConfig
+from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
+from sqlalchemy import Column, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import OptionalUser
+from api.data.query import CUSTOM_FILTERS, encode_cursor, parse_list_query
+from api.data.schemas import Count, CursorPage, Deleted, Page, schemas_for
+from api.deps import SessionDep, StateDep
+from api.envelope import Envelope, ErrorEnvelope, ok
+from core.db_errors import classify
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from models import Role, User
+from resources import Operation, Resource
+from resources.declaration import Condition
+
+
+def _camel(name: str) -> str:
+    return to_camel(name)
+
+
+class ResourceRoutes:
+    def __init__(self, resource: Resource, registry: dict[str, Resource]) -> None:
+        self.resource = resource
+        self.registry = registry
+        self.schemas = schemas_for(resource)
+        self.crud: FastCRUD[Any, Any, Any, Any, Any, Any] = FastCRUD(
+            resource.model, custom_filters=CUSTOM_FILTERS
+        )
+        self.pk = resource.primary_key
+        self.pk_column = resource.columns[self.pk]
+
+    # -- who may do what ------------------------------------------------------------------
+
+    def requires(self, operation: Operation) -> Any:
+        """A dependency: the caller, allowed to perform ``operation`` (401/403 otherwise).
+
+        As a dependency it runs before the body is validated, so a caller without the
+        right learns nothing about what a valid body would be.
+        """
+
+        async def dependency(user: OptionalUser) -> User:
+            if user is None:
+                raise Unauthorized()
+            if not self.resource.allows(user.role, operation):
+                raise Forbidden()
+            return user
+
+        return Depends(dependency)
+
+    def policy(self, user: User) -> PolicyConfig:
+        resource = self.resource
+        write = resource.write_scope(user)
+        return PolicyConfig(
+            read=resource.read_scope(user),
+            create=resource.allows(user.role, "create"),
+            update=write if resource.allows(user.role, "update") else False,
+            delete=write if resource.allows(user.role, "delete") else False,
+            hidden_columns=resource.hidden,
+        )
+
+    def not_found(self) -> NotFound:
+        return NotFound(f"{self.resource.title} not found")
+
+    async def _reaches(
+        self, session: AsyncSession, item_id: int, condition: Condition, column: Any = None
+    ) -> bool:
+        key = column if column is not None else self.pk_column
+        if condition is False:
+            return False
+        where = [key == item_id] if condition is True else [key == item_id, condition]
+        return bool(await session.scalar(select(exists().where(*where))))
+
+    async def writable_row(self, session: AsyncSession, user: User, item_id: int) -> Any:
+        """The row to change: 404 if the caller cannot see it, 403 if they may only read it."""
+        if not await self._reaches(session, item_id, self.resource.read_scope(user)):
+            raise self.not_found()
+        if not await self._reaches(session, item_id, self.resource.write_scope(user)):
+            raise Forbidden()
+        return await session.get(self.resource.model, item_id)
+
+    async def read_row(self, session: AsyncSession, user: User, item_id: int) -> BaseModel:
+        crud = self.crud.with_policy(self.policy(user))
+        row = await crud.get(
+            session, schema_to_select=self.schemas.read, where=self.pk_column == item_id
+        )
+        if row is None:
+            raise self.not_found()
+        return self.schemas.read.model_validate(row)
+
+    # -- the rules every write follows ----------------------------------------------------
+
+    async def check_write(
+        self, session: AsyncSession, user: User, values: dict[str, Any], existing: Any | None
+    ) -> None:
+        resource = self.resource
+        owner = resource.owner
+        if owner is not None and owner in values and user.role is not Role.ADMIN:
+            raise InvalidInput("is set from the signed-in user", field=owner)
+        for name, value in values.items():
+            column = resource.columns.get(name)
+            if column is None:
+                continue
+            if value is None and not column.nullable and existing is not None:
+                raise InvalidInput("must not be null", field=name)
+            if value is not None and column.foreign_keys:
+                await self._check_reference(session, user, name, column, value)
+        if resource.validate is not None:
+            validate = resource.validate
+            await session.run_sync(lambda sync: validate(sync, values, user, existing))
+
+    async def _check_reference(
+        self, session: AsyncSession, user: User, name: str, column: Column[Any], value: Any
+    ) -> None:
+        """A reference must name a row that exists and that the caller reaches; the parent
+        of a catalog row (a module's course, say) must be one the caller may change."""
+        target = next(iter(column.foreign_keys)).column
+        referenced = self.registry.get(target.table.name)
+        condition: Condition = True
+        if referenced is not None:
+            parent = name in self.resource.immutable or name == "course_id"
+            condition = referenced.write_scope(user) if parent else referenced.read_scope(user)
+        if not await self._reaches(session, value, condition, column=target):
+            raise InvalidInput("refers to a record that does not exist or is not yours", field=name)
+
+    def integrity_error(self, error: IntegrityError, action: str) -> Exception:
+        violation = classify(error, self.resource.model.__table__)
+        fields = [_camel(column) for column in violation.columns]
+        title = self.resource.title.lower()
+        if violation.kind == "unique":
+            return Conflict(f"A {title} with this {' and '.join(fields) or 'value'} already exists")
+        if violation.kind == "foreign_key" and action == "delete":
+            return Conflict(
+                f"This {title} is still referenced by other records and cannot be deleted"
+            )
+        if violation.kind == "foreign_key":
+            return InvalidInput(
+                "refers to a record that does not exist", field=fields[0] if fields else None
+            )
+        if violation.kind == "not_null":
+            return InvalidInput("is required", field=fields[0] if fields else None)
+        if violation.kind == "check":
+            return InvalidInput(
+                f"breaks the rule {violation.constraint or 'of this field'}",
+                field=fields[0] if fields else None,
+            )
+        return Conflict("The request conflicts with existing data")
+
+    # -- handlers -------------------------------------------------------------------------
+
+    def handlers(self) -> dict[str, Callable[..., Any]]:
+        read_schema = self.schemas.read
+        create_schema = self.schemas.create
+        update_schema = self.schemas.update
+        resource = self.resource
+
+        async def list_items(
+            request: Request,
+            session: SessionDep,
+            state: StateDep,
+            actor: Annotated[User, self.requires("list")],
+        ) -> Any:
+            query = parse_list_query(resource, request.query_params, state.settings.api)
+            crud = self.crud.with_policy(self.policy(actor))
+            if query.cursor_mode:
+                result = await crud.get_multi_by_cursor(
+                    session,
+                    cursor=query.cursor,
+                    limit=query.limit + 1,
+                    schema_to_select=read_schema,
+                    sort_column=self.pk,
+                    sort_order="asc",
+                    **query.filters,
+                )
+                rows = result["data"]
+                more = len(rows) > query.limit
+                rows = rows[: query.limit]
+                next_cursor = encode_cursor(rows[-1][self.pk]) if more and rows else None
+                items = [read_schema.model_validate(row) for row in rows]
+                return ok(CursorPage[read_schema](items=items, next_cursor=next_cursor))
+            result = await crud.get_multi(
+                session,
+                offset=query.offset,
+                limit=query.limit,
+                schema_to_select=read_schema,
+                sort_columns=query.sort_columns,
+                sort_orders=query.sort_orders,
+                return_total_count=True,
+                **query.filters,
+            )
+            items = [read_schema.model_validate(row) for row in result["data"]]
+            page = Page[read_schema](
+                items=items, total=result["total_count"], limit=query.limit, offset=query.offset
+            )
+            return ok(page)
+
+        async def count_items(
+            request: Request,
+            session: SessionDep,
+            state: StateDep,
+            actor: Annotated[User, self.requires("list")],
+        ) -> Any:
+            query = parse_list_query(resource, request.query_params, state.settings.api)
+            crud = self.crud.with_policy(self.policy(actor))
+            return ok(Count(count=await crud.count(session, **query.filters)))
+
+        async def read_item(
+            item_id: int, session: SessionDep, actor: Annotated[User, self.requires("read")]
+        ) -> Any:
+            return ok(await self.read_row(session, actor, item_id))
+
+        async def create_item(
+            body: Annotated[create_schema, Body()],
+            session: SessionDep,
+            actor: Annotated[User, self.requires("create")],
+        ) -> Any:
+            values = body.model_dump(exclude_unset=True)
+            await self.check_write(session, actor, values, existing=None)
+            if (
+                resource.owner is not None
+                and (actor.role is not Role.ADMIN or values.get(resource.owner) is None)
+                and resource.create_with is None
+            ):
+                values[resource.owner] = actor.user_id
+            try:
+                async with session.begin_nested():
+                    row = await self._insert(session, actor, values)
+            except IntegrityError as error:
+                raise self.integrity_error(error, "create") from error
+            return ok(await self.read_row(session, actor, getattr(row, self.pk)))
+
+        async def update_item(
+            item_id: int,
+            body: Annotated[update_schema, Body()],
+            session: SessionDep,
+            actor: Annotated[User, self.requires("update")],
+        ) -> Any:
+            values = body.model_dump(exclude_unset=True)
+            if not values:
+                raise InvalidInput("give at least one field to change", field="body")
+            existing = await self.writable_row(session, actor, item_id)
+            await self.check_write(session, actor, values, existing=existing)
+            try:
+                async with session.begin_nested():
+                    await self._update(session, actor, existing, item_id, values)
+            except IntegrityError as error:
+                raise self.integrity_error(error, "update") from error
+            session.expire(existing)
+            return ok(await self.read_row(session, actor, item_id))
+
+        async def delete_item(
+            item_id: int, session: SessionDep, actor: Annotated[User, self.requires("delete")]
+        ) -> Any:
+            await self.writable_row(session, actor, item_id)
+            crud = self.crud.with_policy(self.policy(actor))
+            try:
+                async with session.begin_nested():
+                    await crud.delete(session, commit=False, where=self.pk_column == item_id)
+            except IntegrityError as error:
+                raise self.integrity_error(error, "delete") from error
+            return ok(Deleted(message=f"{resource.title} deleted"))
+
+        return {
+            "list": list_items,
+            "count": count_items,
+            "read": read_item,
+            "create": create_item,
+            "update": update_item,
+            "delete": delete_item,
+        }
+
+    async def _insert(self, session: AsyncSession, actor: User, values: dict[str, Any]) -> Any:
+        create_with = self.resource.create_with
+        if create_with is not None:
+            return await session.run_sync(lambda sync: create_with(sync, values, actor))
+        row = self.resource.model(**values)
+        session.add(row)
+        await session.flush()
+        return row
+
+    async def _update(
+        self,
+        session: AsyncSession,
+        actor: User,
+        existing: Any,
+        item_id: int,
+        values: dict[str, Any],
+    ) -> None:
+        update_with = self.resource.update_with
+        if update_with is not None:
+            await session.run_sync(lambda sync: update_with(sync, existing, values, actor))
+            return
+        crud = self.crud.with_policy(self.policy(actor))
+        await crud.update(session, values, commit=False, where=self.pk_column == item_id)
+
+    # -- documentation --------------------------------------------------------------------
+
+    def list_parameters(self) -> list[dict[str, Any]]:
+        resource = self.resource
+        parameters: list[dict[str, Any]] = [
+            _param("limit", "integer", "Page size (default 20, at most 100)"),
+            _param("offset", "integer", "Rows to skip"),
+            _param(
+                "sort",
+                "string",
+                "Comma-separated fields, `-` for descending, e.g. "
+                f"`-{_camel(next(iter(sorted(resource.sort_fields))))}`: "
+                + ", ".join(sorted(_camel(n) for n in resource.sort_fields)),
+            ),
+            _param("cursor", "string", "Keyset paging: empty to start, then `nextCursor`"),
+        ]
+        for name in sorted(resource.filter_fields):
+            parameters.append(
+                _param(
+                    _camel(name),
+                    "string",
+                    f"Equals. Also `{_camel(name)}__ne|lt|lte|gt|gte`, `__in` (comma-separated)"
+                    + (", `__contains`, `__icontains`" if _is_text(resource, name) else ""),
+                )
+            )
+        return parameters
+
+
+def _is_text(resource: Resource, name: str) -> bool:
+    from api.data.schemas import is_text
+
+    return is_text(resource.columns[name])
+
+
+def _param(name: str, kind: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": kind},
+        "description": description,
+    }
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorEnvelope} for code in codes}
+
+
+def _plural(resource: Resource) -> str:
+    return resource.path.replace("-", " ")
+
+
+def build_data_router(resources: Sequence[Resource]) -> APIRouter:
+    """The /api/data routes of ``resources``: one declaration, one complete resource."""
+    router = APIRouter(prefix="/api/data")
+    registry = {resource.table_name: resource for resource in resources}
+    for resource in resources:
+        routes = ResourceRoutes(resource, registry)
+        handlers = routes.handlers()
+        read = routes.schemas.read
+        tag = f"data: {resource.path}"
+        base = f"/{resource.path}"
+        item = f"{base}/{{item_id}}"
+        title = resource.title.lower()
+        router.add_api_route(
+            base,
+            handlers["list"],
+            methods=["GET"],
+            tags=[tag],
+            response_model=Envelope[Page[read] | CursorPage[read]],
+            summary=f"List {_plural(resource)}",
+            responses=_errors(400, 401, 403),
+            openapi_extra={"parameters": routes.list_parameters()},
+            operation_id=f"list_{resource.table_name}",
+        )
+        router.add_api_route(
+            f"{base}/count",
+            handlers["count"],
+            methods=["GET"],
+            tags=[tag],
+            response_model=Envelope[Count],
+            summary=f"Count {_plural(resource)}",
+            responses=_errors(400, 401, 403),
+            openapi_extra={"parameters": routes.list_parameters()[4:]},
+            operation_id=f"count_{resource.table_name}",
+        )
+        router.add_api_route(
+            item,
+            handlers["read"],
+            methods=["GET"],
+            tags=[tag],
+            response_model=Envelope[read],
+            summary=f"Read a {title}",
+            responses=_errors(401, 403, 404),
+            operation_id=f"read_{resource.table_name}",
+        )
+        if any(resource.allows(role, "create") for role in Role):
+            router.add_api_route(
+                base,
+                handlers["create"],
+                methods=["POST"],
+                tags=[tag],
+                status_code=201,
+                response_model=Envelope[read],
+                summary=f"Create a {title}",
+                responses=_errors(400, 401, 403, 409),
+                operation_id=f"create_{resource.table_name}",
+            )
+        if any(resource.allows(role, "update") for role in Role):
+            router.add_api_route(
+                item,
+                handlers["update"],
+                methods=["PATCH"],
+                tags=[tag],
+                response_model=Envelope[read],
+                summary=f"Change a {title}",
+                responses=_errors(400, 401, 403, 404, 409),
+                operation_id=f"update_{resource.table_name}",
+            )
+        if any(resource.allows(role, "delete") for role in Role):
+            router.add_api_route(
+                item,
+                handlers["delete"],
+                methods=["DELETE"],
+                tags=[tag],
+                response_model=Envelope[Deleted],
+                summary=f"Delete a {title}",
+                responses=_errors(401, 403, 404, 409),
+                operation_id=f"delete_{resource.table_name}",
+            )
+    return router

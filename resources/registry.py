@@ -1,0 +1,247 @@
+"""The declarations of every model: the data API and the admin panel are built from these.
+
+Catalog tables (courses, their catalog entries, modules, media, quizzes, and users for
+admins) are writable here. Workflow tables (enrollments, progress, payments, certificates,
+notifications and their log, analytics, OAuth links) are read-only: they change only
+through their own endpoints and the domain functions behind them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+from sqlalchemy import Select, select
+
+from models import (
+    Analytics,
+    Certificate,
+    Course,
+    CourseCatalog,
+    CourseModule,
+    Enrollment,
+    MediaRepository,
+    Notification,
+    NotificationLog,
+    PaymentGateway,
+    ProgressTracking,
+    Quiz,
+    Role,
+    User,
+    UserAccount,
+)
+from resources.declaration import EVERYTHING, READ, Condition, Resource, Scope, all_rows, ops
+from services.catalog import check_course_instructor_change, check_quiz_module, create_course
+from services.media import add_media
+from services.users import create_user_as_admin, update_user
+
+STUDENT, INSTRUCTOR, ADMIN = Role.STUDENT, Role.INSTRUCTOR, Role.ADMIN
+EVERYONE_READS = {STUDENT: READ, INSTRUCTOR: READ, ADMIN: READ}
+
+
+# The building blocks of the scopes, as subqueries so a scope is one SQL condition.
+def own_courses(user: User) -> Select[tuple[int]]:
+    return select(Course.course_id).where(Course.instructor_id == user.user_id)
+
+
+def published_courses() -> Select[tuple[int]]:
+    return select(CourseCatalog.course_id).where(CourseCatalog.is_active.is_(True))
+
+
+def enrolled_courses(user: User) -> Select[tuple[int]]:
+    return select(Enrollment.course_id).where(Enrollment.user_id == user.user_id)
+
+
+def own_enrollments(user: User) -> Select[tuple[int]]:
+    return select(Enrollment.enrollment_id).where(Enrollment.user_id == user.user_id)
+
+
+def enrollments_in_own_courses(user: User) -> Select[tuple[int]]:
+    return select(Enrollment.enrollment_id).where(Enrollment.course_id.in_(own_courses(user)))
+
+
+# Columns are typed Any: they are mapped attributes of different models.
+def is_self(column: Any) -> Scope:
+    return lambda user: column == user.user_id
+
+
+def self_for_everyone(column: Any) -> dict[Role, Scope]:
+    return {STUDENT: is_self(column), INSTRUCTOR: is_self(column), ADMIN: all_rows}
+
+
+def owned_courses(column: Any) -> dict[Role, Scope]:
+    """Rows of the instructor's own courses (for writing); admins reach all."""
+    return {INSTRUCTOR: lambda user: column.in_(own_courses(user)), ADMIN: all_rows}
+
+
+def catalog_visible(column: Any, *, student: Literal["published", "enrolled"]) -> dict[Role, Scope]:
+    """What each role reads of the catalog side: students the published courses (or, for
+    paid content, the courses they are enrolled in); instructors their own courses (and
+    the published ones, when students see those too); admins everything."""
+
+    def learner(user: User) -> Condition:
+        if student == "published":
+            return column.in_(published_courses())  # type: ignore[no-any-return]
+        return column.in_(enrolled_courses(user))  # type: ignore[no-any-return]
+
+    def instructor(user: User) -> Condition:
+        own = column.in_(own_courses(user))
+        if student == "enrolled":
+            return own  # type: ignore[no-any-return]
+        return own | column.in_(published_courses())  # type: ignore[no-any-return]
+
+    return {STUDENT: learner, INSTRUCTOR: instructor, ADMIN: all_rows}
+
+
+CATALOG_WRITERS = {STUDENT: READ, INSTRUCTOR: EVERYTHING, ADMIN: EVERYTHING}
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource(
+        User,
+        label="User",
+        permissions={STUDENT: READ, INSTRUCTOR: READ, ADMIN: EVERYTHING},
+        rows=self_for_everyone(User.user_id),
+        hidden=frozenset({"password_hash"}),
+        derived=frozenset({"username"}),
+        create_with=create_user_as_admin,
+        update_with=update_user,
+        extra_create_fields={
+            "password": (str | None, Field(default=None, min_length=8, max_length=128)),
+        },
+        field_rules={"email": {"min_length": 3}, "name": {"min_length": 1}},
+    ),
+    Resource(
+        UserAccount,
+        label="OAuth link",
+        permissions=EVERYONE_READS,
+        rows=self_for_everyone(UserAccount.user_id),
+        hidden=frozenset({"access_token", "refresh_token"}),
+    ),
+    Resource(
+        Course,
+        permissions=CATALOG_WRITERS,
+        rows=catalog_visible(Course.course_id, student="published"),
+        writable_rows=owned_courses(Course.course_id),
+        owner="instructor_id",
+        create_with=create_course,
+        validate=check_course_instructor_change,
+        field_rules={
+            "rating": {"ge": 0, "le": 5},
+            "price": {"ge": 0},
+            "duration": {"ge": 0},
+            "title": {"min_length": 1},
+        },
+    ),
+    Resource(
+        CourseCatalog,
+        label="Catalog entry",
+        name="course-catalog",
+        permissions={STUDENT: READ, INSTRUCTOR: ops("list", "read", "update"), ADMIN: EVERYTHING},
+        rows=catalog_visible(CourseCatalog.course_id, student="published"),
+        writable_rows=owned_courses(CourseCatalog.course_id),
+        immutable=frozenset({"course_id"}),
+    ),
+    Resource(
+        CourseModule,
+        label="Course module",
+        permissions=CATALOG_WRITERS,
+        rows=catalog_visible(CourseModule.course_id, student="published"),
+        writable_rows=owned_courses(CourseModule.course_id),
+        immutable=frozenset({"course_id"}),
+        field_rules={"position": {"ge": 0}, "duration": {"ge": 0}, "title": {"min_length": 1}},
+    ),
+    Resource(
+        MediaRepository,
+        label="Media file",
+        name="media-repository",
+        permissions=CATALOG_WRITERS,
+        rows=catalog_visible(MediaRepository.course_id, student="enrolled"),
+        writable_rows=owned_courses(MediaRepository.course_id),
+        read_only=frozenset({"index", "instructor_id", "uploaded_at"}),
+        immutable=frozenset({"course_id"}),
+        create_with=add_media,
+        field_rules={"media_url": {"min_length": 1}},
+    ),
+    Resource(
+        Quiz,
+        permissions=CATALOG_WRITERS,
+        rows=catalog_visible(Quiz.course_id, student="enrolled"),
+        writable_rows=owned_courses(Quiz.course_id),
+        immutable=frozenset({"course_id"}),
+        validate=check_quiz_module,
+        field_rules={"pass_mark": {"ge": 0, "le": 100}, "title": {"min_length": 1}},
+    ),
+    Resource(
+        Enrollment,
+        permissions=EVERYONE_READS,
+        rows={
+            STUDENT: is_self(Enrollment.user_id),
+            INSTRUCTOR: lambda user: (
+                (Enrollment.user_id == user.user_id) | Enrollment.course_id.in_(own_courses(user))
+            ),
+            ADMIN: all_rows,
+        },
+    ),
+    Resource(
+        ProgressTracking,
+        label="Progress record",
+        permissions=EVERYONE_READS,
+        rows={
+            STUDENT: lambda user: ProgressTracking.enrollment_id.in_(own_enrollments(user)),
+            INSTRUCTOR: lambda user: (
+                ProgressTracking.enrollment_id.in_(own_enrollments(user))
+                | ProgressTracking.enrollment_id.in_(enrollments_in_own_courses(user))
+            ),
+            ADMIN: all_rows,
+        },
+    ),
+    Resource(
+        PaymentGateway,
+        label="Payment",
+        name="payment-gateway",
+        permissions=EVERYONE_READS,
+        rows=self_for_everyone(PaymentGateway.user_id),
+        hidden=frozenset({"card_details"}),
+    ),
+    Resource(
+        Certificate,
+        permissions=EVERYONE_READS,
+        rows={
+            STUDENT: is_self(Certificate.user_id),
+            INSTRUCTOR: lambda user: (
+                (Certificate.user_id == user.user_id) | Certificate.course_id.in_(own_courses(user))
+            ),
+            ADMIN: all_rows,
+        },
+    ),
+    Resource(
+        Notification,
+        permissions=EVERYONE_READS,
+        rows=self_for_everyone(Notification.user_id),
+    ),
+    Resource(
+        NotificationLog,
+        label="Notification log entry",
+        name="notification-log",
+        permissions=EVERYONE_READS,
+        rows={
+            role: (
+                lambda user: NotificationLog.notification_id.in_(
+                    select(Notification.notification_id).where(Notification.user_id == user.user_id)
+                )
+            )
+            for role in (STUDENT, INSTRUCTOR)
+        }
+        | {ADMIN: all_rows},
+    ),
+    Resource(
+        Analytics,
+        label="Analytics event",
+        name="analytics",
+        permissions={ADMIN: READ},
+        rows={ADMIN: all_rows},
+    ),
+)
+
+# Tables no client reads through the data API (they hold credentials).
+INTERNAL_TABLES = frozenset({"refresh_tokens"})
