@@ -13,7 +13,7 @@ from api.envelope import ERROR_RESPONSES
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimitMiddleware
-from api.routes import auth, catalog, health
+from api.routes import auth, catalog, health, notifications
 from api.state import AppState
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -55,5 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(catalog.router)
+    app.include_router(notifications.router)
     app.include_router(build_data_router(RESOURCES))
     return app

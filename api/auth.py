@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, SettingsDep
 from api.ratelimit import ACCESS_TOKEN_AUDIENCE
-from core.database import after_commit
+from core.crypto import TokenCipher
 from core.errors import Forbidden, InvalidInput, NotFound
-from core.logging import current_request_id
 from core.passwords import password_hasher
 from core.settings import Settings
 from models import Role, User
+from services.notifications import account_email
 from services.sessions import revoke_all_for_user
 from services.users import check_password
 
@@ -60,6 +60,7 @@ class UserManager(IntegerIDMixin, BaseUserManager[User, int]):
         self.reset_password_token_lifetime_seconds = settings.security.reset_token_minutes * 60
         self.verification_token_lifetime_seconds = settings.security.verify_token_hours * 3600
         self.session: AsyncSession = user_db.session
+        self.cipher = TokenCipher.from_settings(settings)
 
     async def validate_password(self, password: str, user: Any) -> None:
         try:
@@ -70,23 +71,26 @@ class UserManager(IntegerIDMixin, BaseUserManager[User, int]):
     async def on_after_forgot_password(
         self, user: User, token: str, request: Request | None = None
     ) -> None:
-        _email_after_commit(self.session, "password_reset", user.user_id, token)
+        await self._account_email("account.password_reset", user, token)
 
     async def on_after_request_verify(
         self, user: User, token: str, request: Request | None = None
     ) -> None:
-        _email_after_commit(self.session, "verify_email", user.user_id, token)
+        await self._account_email("account.verify_email", user, token)
+
+    async def _account_email(self, kind: str, user: User, token: str) -> None:
+        # Through the outbox, in this request's transaction: the email waits out a queue
+        # outage. The token is stored encrypted, and only until the email is sent.
+        ciphertext = self.cipher.encrypt(token)
+        await self.session.run_sync(
+            lambda sync: account_email(
+                sync, kind, user_id=user.user_id, token_ciphertext=ciphertext
+            )
+        )
 
     async def on_after_reset_password(self, user: User, request: Request | None = None) -> None:
         # A reset password means the old one may be known: end every session.
         await self.session.run_sync(lambda s: revoke_all_for_user(s, user_id=user.user_id))
-
-
-def _email_after_commit(session: AsyncSession, kind: Any, user_id: int, token: str) -> None:
-    from jobs.account_emails import send_account_email
-
-    request_id = current_request_id()
-    after_commit(session, lambda: send_account_email(kind, user_id, token, request_id))
 
 
 def jwt_secret(settings: Settings) -> str:

@@ -101,6 +101,31 @@ class SmtpSettings(BaseModel):
     timeout_seconds: float = Field(default=10, gt=0)
 
 
+class NotificationSettings(BaseModel):
+    max_attempts: int = Field(default=5, ge=1)
+    # Retries wait base, 2 x base, 4 x base... seconds.
+    retry_base_seconds: float = Field(default=30, ge=0)
+    # How long a worker holds a notification it is sending.
+    claim_seconds: int = Field(default=300, ge=1)
+    # Events older than this and still unprocessed are handed to the worker again.
+    sweep_grace_seconds: int = Field(default=60, ge=0)
+    reminder_idle_days: int = Field(default=7, ge=1)
+    reminder_period_days: int = Field(default=7, ge=1)
+
+
+class WebPushSettings(BaseModel):
+    # Web push is active only when both VAPID keys are set (the private one from the
+    # environment: LMS_WEBPUSH__VAPID_PRIVATE_KEY).
+    vapid_public_key: str = ""
+    vapid_private_key: SecretStr | None = None
+    subject: str = "mailto:admin@learn.example.com"
+    timeout_seconds: float = Field(default=10, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.vapid_public_key and self.vapid_private_key)
+
+
 class StorageSettings(BaseModel):
     backend: Literal["local", "s3"] = "local"
     local_root: Path = Path("var/media")
@@ -148,6 +173,8 @@ class Settings(BaseSettings):
     ratelimit: RateLimitSettings = RateLimitSettings()
     paystack: PaystackSettings = PaystackSettings()
     smtp: SmtpSettings = SmtpSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    webpush: WebPushSettings = WebPushSettings()
     storage: StorageSettings = StorageSettings()
     jobs: JobsSettings = JobsSettings()
     api: ApiSettings = ApiSettings()

@@ -23,3 +23,9 @@ def make_huey(settings: Settings) -> Huey:
 
 
 huey = make_huey(get_settings())
+
+
+def use_settings(settings: Settings) -> None:
+    """Point the shared instance at the queue ``settings`` name (tests, and a worker started
+    with settings other than the process's)."""
+    huey.storage = make_huey(settings).storage

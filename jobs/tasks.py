@@ -3,7 +3,7 @@
 The worker imports it; so do the API processes, to enqueue.
 """
 
-from jobs import account_emails
+from jobs import notifications
 from jobs.queue import huey
 
-__all__ = ["account_emails", "huey"]
+__all__ = ["huey", "notifications"]

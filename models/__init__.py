@@ -18,7 +18,13 @@ from models.enums import (
     Role,
 )
 from models.media import MediaRepository
-from models.notifications import Notification, NotificationLog
+from models.notifications import (
+    Notification,
+    NotificationLog,
+    NotificationPreference,
+    PushSubscription,
+)
+from models.outbox import OutboxEvent
 from models.payments import PaymentGateway
 from models.quizzes import Quiz
 from models.users import User, UserAccount
@@ -38,12 +44,15 @@ __all__ = [
     "MediaType",
     "Notification",
     "NotificationLog",
+    "NotificationPreference",
     "NotificationStatus",
     "NotificationType",
+    "OutboxEvent",
     "PaymentGateway",
     "PaymentMethod",
     "PaymentStatus",
     "ProgressTracking",
+    "PushSubscription",
     "Quiz",
     "RefreshToken",
     "Role",

@@ -1,12 +1,14 @@
-"""Messages to users: ``notifications`` and every delivery attempt in ``notification_log``."""
+"""Messages to users: ``notifications`` (one per event and channel), every delivery attempt
+in ``notification_log``, web-push subscriptions and each user's channel preferences."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.clock import utcnow
 from models.base import Base, CreatedAtMixin, db_enum
 from models.enums import DeliveryStatus, NotificationStatus, NotificationType
 from models.users import User
@@ -20,6 +22,7 @@ class Notification(CreatedAtMixin, Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.user_id", ondelete="CASCADE"), index=True
     )
+    # The channel: email, in-app or web push.
     type: Mapped[NotificationType] = mapped_column(db_enum(NotificationType, "notification_type"))
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[NotificationStatus] = mapped_column(
@@ -27,6 +30,17 @@ class Notification(CreatedAtMixin, Base):
         default=NotificationStatus.PENDING,
         server_default=NotificationStatus.PENDING.value,
     )
+    subject: Mapped[str | None] = mapped_column(String(200))
+    # "<event>:<channel>": one notification per event and channel, however often the
+    # event is delivered to the worker.
+    dedupe_key: Mapped[str | None] = mapped_column(String(150), unique=True)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_events.event_id", ondelete="SET NULL"), index=True
+    )
+    # In-app notifications: when the user read it.
+    read_at: Mapped[datetime | None] = mapped_column()
+    # A worker sending it holds it until then, so two workers never send it twice.
+    claimed_until: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship(lazy="raise")
     log: Mapped[list[NotificationLog]] = relationship(
@@ -35,6 +49,8 @@ class Notification(CreatedAtMixin, Base):
 
 
 class NotificationLog(Base):
+    """One row per delivery attempt: pending, then sent (with the time) or failed (why)."""
+
     __tablename__ = "notification_log"
 
     log_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -48,5 +64,35 @@ class NotificationLog(Base):
     )
     # Null until delivered.
     delivered_at: Mapped[datetime | None] = mapped_column()
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     notification: Mapped[Notification] = relationship(back_populates="log", lazy="raise")
+
+
+class PushSubscription(CreatedAtMixin, Base):
+    """A browser's web-push subscription (the PWA), as the Push API hands it over."""
+
+    __tablename__ = "push_subscriptions"
+
+    subscription_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), index=True
+    )
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+
+
+class NotificationPreference(Base):
+    """Which channels a user wants; no row means every channel."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    push: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

@@ -243,5 +243,7 @@ RESOURCES: tuple[Resource, ...] = (
     ),
 )
 
-# Tables no client reads through the data API (they hold credentials).
-INTERNAL_TABLES = frozenset({"refresh_tokens"})
+# Tables the data API leaves out: credentials, and workings with endpoints of their own.
+INTERNAL_TABLES = frozenset(
+    {"refresh_tokens", "outbox_events", "push_subscriptions", "notification_preferences"}
+)

@@ -246,24 +246,62 @@ def jobs_inline(auth_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Ite
     from jobs import context
     from jobs.queue import huey
 
-    environment = {
-        "LMS_DATABASE__URL": auth_settings.database.url,
-        "LMS_APP__VAR_DIR": str(auth_settings.var_dir),
-        "LMS_APP__FRONTEND_URL": auth_settings.app.frontend_url,
-        "LMS_SMTP__HOST": auth_settings.smtp.host,
-        "LMS_SMTP__PORT": str(auth_settings.smtp.port),
-        "LMS_SECURITY__JWT_SECRET": FAKE_JWT_SECRET,
-        "LMS_SECURITY__ENCRYPTION_KEY": FAKE_ENCRYPTION_KEY,
-    }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    context.reset()
+    point_process_at(auth_settings, monkeypatch)
     huey.immediate = True
     yield
     huey.immediate = False
     get_settings.cache_clear()
     context.reset()
+
+
+def point_process_at(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tasks read the process settings, as in the worker; point those at this test's."""
+    from jobs import context
+
+    environment = {
+        "LMS_DATABASE__URL": settings.database.url,
+        "LMS_APP__VAR_DIR": str(settings.var_dir),
+        "LMS_APP__FRONTEND_URL": settings.app.frontend_url,
+        "LMS_SMTP__HOST": settings.smtp.host,
+        "LMS_SMTP__PORT": str(settings.smtp.port),
+        "LMS_SECURITY__JWT_SECRET": FAKE_JWT_SECRET,
+        "LMS_SECURITY__ENCRYPTION_KEY": FAKE_ENCRYPTION_KEY,
+        "LMS_NOTIFICATIONS__RETRY_BASE_SECONDS": "0.5",
+        "LMS_NOTIFICATIONS__SWEEP_GRACE_SECONDS": "0",
+        "LMS_REDIS__URL": settings.redis.url,
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    context.reset()
+
+
+@pytest.fixture
+def worker(
+    auth_settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    """A real Huey consumer (threads, in this process) on the real Redis."""
+    from jobs.queue import huey, use_settings
+
+    settings = auth_settings.model_copy(
+        update={"redis": auth_settings.redis.model_copy(update={"url": redis_url})}
+    )
+    point_process_at(settings, monkeypatch)
+    use_settings(settings)
+    huey.flush()
+    consumer = huey.create_consumer(
+        workers=2,
+        worker_type="thread",
+        periodic=False,
+        check_worker_health=False,
+        scheduler_interval=1,
+    )
+    consumer.start()
+    yield settings
+    consumer.stop(graceful=True)
+    huey.flush()
+    use_settings(Settings())
+    get_settings.cache_clear()
 
 
 @pytest.fixture

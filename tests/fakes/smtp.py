@@ -56,6 +56,9 @@ class SmtpServer:
 
     def start(self) -> None:
         self._controller.start()
+        self.running = True
 
     def stop(self) -> None:
-        self._controller.stop()
+        if getattr(self, "running", False):
+            self._controller.stop()
+            self.running = False

@@ -1,0 +1,91 @@
+"""Requests and answers of the Notification Service (the seed's, plus in-app and push)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from api.schemas.base import CamelModel
+from models import DeliveryStatus, NotificationStatus, NotificationType
+
+
+class SendRequest(CamelModel):
+    user_id: int
+    type: NotificationType
+    message: str = Field(min_length=1, max_length=5000)
+
+
+class SendResult(CamelModel):
+    notification_id: int
+    message: str
+
+
+class LogEntry(CamelModel):
+    log_id: int
+    notification_id: int
+    delivery_status: DeliveryStatus
+    delivered_at: datetime | None
+
+
+class LogList(CamelModel):
+    logs: list[LogEntry]
+
+
+class InAppNotification(CamelModel):
+    notification_id: int
+    subject: str | None
+    message: str
+    status: NotificationStatus
+    created_at: datetime
+    read_at: datetime | None
+
+
+class InAppPage(CamelModel):
+    items: list[InAppNotification]
+    total: int
+    limit: int
+    offset: int
+
+
+class UnreadCount(CamelModel):
+    count: int
+
+
+class ReadAll(CamelModel):
+    marked: int
+
+
+class PreferencesBody(CamelModel):
+    email: bool
+    in_app: bool
+    push: bool
+
+
+class PreferencesUpdate(CamelModel):
+    email: bool | None = None
+    in_app: bool | None = None
+    push: bool | None = None
+
+
+class PushKeys(CamelModel):
+    p256dh: str = Field(min_length=1, max_length=200)
+    auth: str = Field(min_length=1, max_length=100)
+
+
+class PushSubscribe(CamelModel):
+    endpoint: str = Field(min_length=1, max_length=1000, pattern=r"^https?://")
+    keys: PushKeys
+
+
+class PushUnsubscribe(CamelModel):
+    endpoint: str = Field(min_length=1, max_length=1000)
+
+
+class PushSubscribed(CamelModel):
+    subscription_id: int
+    message: str
+
+
+class PushKey(CamelModel):
+    public_key: str

@@ -1,0 +1,84 @@
+"""Writing events into the outbox, in the caller's transaction.
+
+``emit`` adds the event to the session: it commits or rolls back with the change that caused
+it. After the commit the event is handed to the worker at once (the fast path); if the
+queue is down at that moment, the sweeper hands it over later (the slow path). Either way
+its notifications are made exactly once, thanks to their dedupe keys.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from core.clock import utcnow
+from core.database import after_commit
+from core.logging import current_request_id, get_logger
+from models import OutboxEvent
+
+log = get_logger("services.outbox")
+
+
+def emit(
+    session: Session, event_type: str, payload: dict[str, Any], *, dedupe_key: str | None = None
+) -> OutboxEvent | None:
+    """Record an event; None when an event with the same ``dedupe_key`` already exists."""
+    values = {
+        "event_type": event_type,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "request_id": current_request_id(),
+        "created_at": utcnow(),
+    }
+    if dedupe_key is not None:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(OutboxEvent)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+        result = session.execute(statement.returning(OutboxEvent.event_id))
+        event_id = result.scalar_one_or_none()
+        if event_id is None:
+            return None
+        event = session.get(OutboxEvent, event_id)
+    else:
+        event = OutboxEvent(**values)
+        session.add(event)
+        session.flush()
+    assert event is not None
+    after_commit(session, lambda: _hand_over(event.event_id))
+    return event
+
+
+def _hand_over(event_id: int) -> None:
+    from jobs.notifications import deliver_event
+
+    deliver_event(event_id)
+
+
+def unprocessed(session: Session, *, older_than: timedelta, limit: int = 500) -> list[int]:
+    """Events whose delivery never ran: the fast path failed or has not run yet."""
+    cutoff: datetime = utcnow() - older_than
+    return list(
+        session.scalars(
+            select(OutboxEvent.event_id)
+            .where(OutboxEvent.processed_at.is_(None), OutboxEvent.created_at <= cutoff)
+            .order_by(OutboxEvent.event_id)
+            .limit(limit)
+        )
+    )
+
+
+def mark_processed(session: Session, event_id: int) -> None:
+    session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.event_id == event_id, OutboxEvent.processed_at.is_(None))
+        .values(processed_at=utcnow())
+    )
