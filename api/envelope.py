@@ -84,6 +84,11 @@ def error_response(
     )
 
 
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for a route's error answers, all in the envelope."""
+    return {code: {"model": ErrorEnvelope} for code in codes}
+
+
 # For the OpenAPI document: every route may answer with these.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorEnvelope, "description": "Invalid input data"},

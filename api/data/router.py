@@ -26,7 +26,7 @@ from api.auth import OptionalUser
 from api.data.query import CUSTOM_FILTERS, encode_cursor, parse_list_query
 from api.data.schemas import Count, CursorPage, Deleted, Page, schemas_for
 from api.deps import SessionDep, StateDep
-from api.envelope import Envelope, ErrorEnvelope, ok
+from api.envelope import Envelope, error_responses, ok
 from core.db_errors import classify
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from models import Role, User
@@ -356,10 +356,6 @@ def _param(name: str, kind: str, description: str) -> dict[str, Any]:
     }
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorEnvelope} for code in codes}
-
-
 def _plural(resource: Resource) -> str:
     return resource.path.replace("-", " ")
 
@@ -383,7 +379,7 @@ def build_data_router(resources: Sequence[Resource]) -> APIRouter:
             tags=[tag],
             response_model=Envelope[Page[read] | CursorPage[read]],
             summary=f"List {_plural(resource)}",
-            responses=_errors(400, 401, 403),
+            responses=error_responses(400, 401, 403),
             openapi_extra={"parameters": routes.list_parameters()},
             operation_id=f"list_{resource.table_name}",
         )
@@ -394,7 +390,7 @@ def build_data_router(resources: Sequence[Resource]) -> APIRouter:
             tags=[tag],
             response_model=Envelope[Count],
             summary=f"Count {_plural(resource)}",
-            responses=_errors(400, 401, 403),
+            responses=error_responses(400, 401, 403),
             openapi_extra={"parameters": routes.list_parameters()[4:]},
             operation_id=f"count_{resource.table_name}",
         )
@@ -405,7 +401,7 @@ def build_data_router(resources: Sequence[Resource]) -> APIRouter:
             tags=[tag],
             response_model=Envelope[read],
             summary=f"Read a {title}",
-            responses=_errors(401, 403, 404),
+            responses=error_responses(401, 403, 404),
             operation_id=f"read_{resource.table_name}",
         )
         if any(resource.allows(role, "create") for role in Role):
@@ -417,7 +413,7 @@ def build_data_router(resources: Sequence[Resource]) -> APIRouter:
                 status_code=201,
                 response_model=Envelope[read],
                 summary=f"Create a {title}",
-                responses=_errors(400, 401, 403, 409),
+                responses=error_responses(400, 401, 403, 409),
                 operation_id=f"create_{resource.table_name}",
             )
         if any(resource.allows(role, "update") for role in Role):
@@ -428,7 +424,7 @@ def build_data_router(resources: Sequence[Resource]) -> APIRouter:
                 tags=[tag],
                 response_model=Envelope[read],
                 summary=f"Change a {title}",
-                responses=_errors(400, 401, 403, 404, 409),
+                responses=error_responses(400, 401, 403, 404, 409),
                 operation_id=f"update_{resource.table_name}",
             )
         if any(resource.allows(role, "delete") for role in Role):
@@ -439,7 +435,7 @@ def build_data_router(resources: Sequence[Resource]) -> APIRouter:
                 tags=[tag],
                 response_model=Envelope[Deleted],
                 summary=f"Delete a {title}",
-                responses=_errors(401, 403, 404, 409),
+                responses=error_responses(401, 403, 404, 409),
                 operation_id=f"delete_{resource.table_name}",
             )
     return router

@@ -16,7 +16,7 @@ from api.auth import (
     refresh_token_lifetime,
 )
 from api.deps import SessionDep, StateDep
-from api.envelope import Envelope, ErrorEnvelope, ok
+from api.envelope import Envelope, error_responses, ok
 from api.ratelimit import client_ip, limit_auth_attempts
 from api.schemas.auth import (
     ForgotPassword,
@@ -55,10 +55,6 @@ from services.users import (
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorEnvelope} for code in codes}
-
-
 class EmailAlreadyVerified(Conflict):
     message = "Email already verified"
 
@@ -82,7 +78,7 @@ async def _sign_in(
 @router.post(
     "/user/register",
     response_model=Envelope[TokenPair],
-    responses=_errors(409, 429),
+    responses=error_responses(409, 429),
     summary="Create a student account and sign it in",
 )
 async def register(
@@ -114,7 +110,7 @@ async def register(
 @router.post(
     "/user/login",
     response_model=Envelope[TokenPair],
-    responses=_errors(401, 429, 503),
+    responses=error_responses(401, 429, 503),
     summary="Sign in with email and password, or with an OAuth provider's access token",
 )
 async def login(
@@ -144,7 +140,7 @@ async def login(
 @router.post(
     "/token/refresh",
     response_model=Envelope[TokenPair],
-    responses=_errors(401),
+    responses=error_responses(401),
     summary="Exchange a refresh token (single use) for a new token pair",
 )
 async def refresh(
@@ -176,7 +172,7 @@ async def logout(body: RefreshRequest, session: SessionDep) -> Envelope[Message]
 @router.get(
     "/user/profile",
     response_model=Envelope[Profile],
-    responses=_errors(401, 404),
+    responses=error_responses(401, 404),
     summary="The signed-in user's profile",
 )
 async def get_profile(user: CurrentUser) -> Envelope[Profile]:
@@ -186,7 +182,7 @@ async def get_profile(user: CurrentUser) -> Envelope[Profile]:
 @router.put(
     "/user/profile",
     response_model=Envelope[ProfileUpdated],
-    responses=_errors(401),
+    responses=error_responses(401),
     summary="Change the signed-in user's name and avatar",
 )
 async def put_profile(
@@ -204,7 +200,7 @@ async def put_profile(
 @router.post(
     "/user/password",
     response_model=Envelope[TokenPair],
-    responses=_errors(401),
+    responses=error_responses(401),
     summary="Change the password (ends every other session)",
 )
 async def change_password(
@@ -230,7 +226,7 @@ async def change_password(
     "/password/forgot",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Envelope[Message],
-    responses=_errors(429),
+    responses=error_responses(429),
     summary="Email a password-reset link (the answer never says whether the email exists)",
 )
 async def forgot_password(
@@ -270,7 +266,7 @@ async def reset_password(body: ResetPassword, manager: UserManagerDep) -> Envelo
     "/verify/request",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Envelope[Message],
-    responses=_errors(401, 409),
+    responses=error_responses(401, 409),
     summary="Email a new verification link to the signed-in user",
 )
 async def request_verification(user: CurrentUser, manager: UserManagerDep) -> Envelope[Message]:
@@ -284,7 +280,7 @@ async def request_verification(user: CurrentUser, manager: UserManagerDep) -> En
 @router.post(
     "/verify",
     response_model=Envelope[Message],
-    responses=_errors(409),
+    responses=error_responses(409),
     summary="Confirm an email address with the emailed token",
 )
 async def verify_email(body: VerifyEmail, manager: UserManagerDep) -> Envelope[Message]:

@@ -3,13 +3,13 @@ channel preferences."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
 from api.auth import CurrentUser
 from api.deps import SessionDep, StateDep
-from api.envelope import Envelope, ErrorEnvelope, ok
+from api.envelope import Envelope, error_responses, ok
 from api.schemas.auth import Message
 from api.schemas.notifications import (
     InAppNotification,
@@ -33,10 +33,6 @@ from services import notifications as service
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorEnvelope} for code in codes}
-
-
 class PushNotConfigured(Conflict):
     message = "Web push is not configured on this platform"
 
@@ -45,7 +41,7 @@ class PushNotConfigured(Conflict):
     "/send",
     status_code=status.HTTP_201_CREATED,
     response_model=Envelope[SendResult],
-    responses=_errors(400, 401, 403),
+    responses=error_responses(400, 401, 403),
     summary="Send a notification (admins to anyone, instructors to their learners, "
     "students to themselves)",
 )
@@ -73,7 +69,7 @@ async def send(
 @router.get(
     "/log",
     response_model=Envelope[LogList],
-    responses=_errors(401, 404),
+    responses=error_responses(401, 404),
     summary="Delivery attempts of a user's notifications (their own, or anyone's for admins)",
 )
 async def delivery_log(
@@ -89,7 +85,7 @@ async def delivery_log(
 @router.get(
     "",
     response_model=Envelope[InAppPage],
-    responses=_errors(401),
+    responses=error_responses(401),
     summary="The signed-in user's in-app notifications, newest first",
 )
 async def inbox(
@@ -111,7 +107,7 @@ async def inbox(
     return ok(InAppPage(items=items, total=total, limit=size, offset=offset))
 
 
-@router.get("/unread-count", response_model=Envelope[UnreadCount], responses=_errors(401))
+@router.get("/unread-count", response_model=Envelope[UnreadCount], responses=error_responses(401))
 async def unread_count(user: CurrentUser, session: SessionDep) -> Envelope[UnreadCount]:
     count = await session.run_sync(lambda s: service.unread_count(s, user.user_id))
     return ok(UnreadCount(count=count))
@@ -120,7 +116,7 @@ async def unread_count(user: CurrentUser, session: SessionDep) -> Envelope[Unrea
 @router.post(
     "/{notification_id}/read",
     response_model=Envelope[InAppNotification],
-    responses=_errors(401, 404),
+    responses=error_responses(401, 404),
     summary="Mark one in-app notification as read",
 )
 async def mark_read(
@@ -132,13 +128,15 @@ async def mark_read(
     return ok(InAppNotification.model_validate(row))
 
 
-@router.post("/read-all", response_model=Envelope[ReadAll], responses=_errors(401))
+@router.post("/read-all", response_model=Envelope[ReadAll], responses=error_responses(401))
 async def mark_all_read(user: CurrentUser, session: SessionDep) -> Envelope[ReadAll]:
     marked = await session.run_sync(lambda s: service.mark_all_read(s, user_id=user.user_id))
     return ok(ReadAll(marked=marked))
 
 
-@router.get("/preferences", response_model=Envelope[PreferencesBody], responses=_errors(401))
+@router.get(
+    "/preferences", response_model=Envelope[PreferencesBody], responses=error_responses(401)
+)
 async def get_preferences(user: CurrentUser, session: SessionDep) -> Envelope[PreferencesBody]:
     prefs = await session.run_sync(lambda s: service.get_preferences(s, user.user_id))
     return ok(PreferencesBody(email=prefs.email, in_app=prefs.in_app, push=prefs.push))
@@ -147,7 +145,7 @@ async def get_preferences(user: CurrentUser, session: SessionDep) -> Envelope[Pr
 @router.put(
     "/preferences",
     response_model=Envelope[PreferencesBody],
-    responses=_errors(400, 401),
+    responses=error_responses(400, 401),
     summary="Choose the channels (account emails always go out)",
 )
 async def put_preferences(
@@ -163,7 +161,7 @@ async def put_preferences(
 @router.get(
     "/push/public-key",
     response_model=Envelope[PushKey],
-    responses=_errors(409),
+    responses=error_responses(409),
     summary="The VAPID public key the PWA subscribes with",
 )
 async def push_public_key(state: StateDep) -> Envelope[PushKey]:
@@ -176,7 +174,7 @@ async def push_public_key(state: StateDep) -> Envelope[PushKey]:
     "/push/subscriptions",
     status_code=status.HTTP_201_CREATED,
     response_model=Envelope[PushSubscribed],
-    responses=_errors(400, 401, 409),
+    responses=error_responses(400, 401, 409),
     summary="Keep this browser's push subscription",
 )
 async def subscribe(
@@ -199,7 +197,7 @@ async def subscribe(
 @router.post(
     "/push/unsubscribe",
     response_model=Envelope[Message],
-    responses=_errors(401, 404),
+    responses=error_responses(401, 404),
     summary="Forget this browser's push subscription",
 )
 async def unsubscribe(

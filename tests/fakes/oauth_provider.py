@@ -3,14 +3,13 @@ real HTTP, so the platform's OAuth code runs exactly as in production."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Header, Query
 from fastapi.responses import JSONResponse
+
+from tests.fakes.server import ThreadedServer
 
 GOOGLE_CLIENT_ID = "lms-test.apps.example.com"
 FACEBOOK_APP_ID = "424242"
@@ -99,24 +98,7 @@ class FakeProvider:
         return app
 
 
-class ProviderServer:
+class ProviderServer(ThreadedServer):
     def __init__(self, port: int) -> None:
         self.provider = FakeProvider()
-        self.base_url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
-            self.provider.app(), host="127.0.0.1", port=port, log_level="warning", log_config=None
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake OAuth provider did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        super().__init__(self.provider.app(), port)

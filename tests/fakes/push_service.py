@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import base64
 import os
-import threading
-import time
 from dataclasses import dataclass, field
 
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Request, Response
+
+from tests.fakes.server import ThreadedServer
 
 
 def b64(data: bytes) -> str:
@@ -74,24 +73,7 @@ class PushService:
         return app
 
 
-class PushServer:
+class PushServer(ThreadedServer):
     def __init__(self, port: int) -> None:
         self.service = PushService()
-        self.base_url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
-            self.service.app(), host="127.0.0.1", port=port, log_level="warning", log_config=None
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake push service did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        super().__init__(self.service.app(), port)

@@ -19,7 +19,6 @@ from models import (
 )
 from services.demo import DEMO_LOGINS, seed_demo
 
-
 # Made by people using the platform (sign-ins, browsers, settings, deliveries), not by demo data.
 MADE_BY_USE = {
     "user_accounts",
