@@ -8,7 +8,7 @@ rules (password policy, sessions, profile) stay in ``services`` and are called f
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -107,14 +107,14 @@ def refresh_token_lifetime(settings: Settings) -> timedelta:
     return timedelta(days=settings.security.refresh_token_days)
 
 
-async def get_user_db(session: SessionDep) -> AsyncIterator[UserDatabase]:
-    yield UserDatabase(session, User)
+def get_user_db(session: SessionDep) -> UserDatabase:
+    return UserDatabase(session, User)
 
 
-async def get_user_manager(
+def get_user_manager(
     user_db: Annotated[UserDatabase, Depends(get_user_db)], settings: SettingsDep
-) -> AsyncIterator[UserManager]:
-    yield UserManager(user_db, settings)
+) -> UserManager:
+    return UserManager(user_db, settings)
 
 
 def get_jwt_strategy(settings: SettingsDep) -> JWTStrategy[User, int]:

@@ -50,6 +50,8 @@ async def get_session(
         run_after_commit(session)
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit (and a refusal it may meet) happens before the response is
+# sent, never after a success the client already saw.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StateDep = Annotated[AppState, Depends(get_state)]

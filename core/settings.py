@@ -60,7 +60,6 @@ class SecuritySettings(BaseModel):
     encryption_key: SecretStr | None = None
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=14, ge=1)
-    password_min_length: int = Field(default=8, ge=8)
     reset_token_minutes: int = Field(default=60, ge=1)
     verify_token_hours: int = Field(default=48, ge=1)
 
@@ -120,6 +119,8 @@ class WebPushSettings(BaseModel):
     vapid_private_key: SecretStr | None = None
     subject: str = "mailto:admin@learn.example.com"
     timeout_seconds: float = Field(default=10, gt=0)
+    # Push services are public HTTPS endpoints; plain http is for a local test service only.
+    allow_http_endpoints: bool = False
 
     @property
     def enabled(self) -> bool:

@@ -37,12 +37,25 @@ class ProviderUnavailable(Exception):
     """The provider could not be asked (network error, timeout, 5xx)."""
 
 
+class ProviderNotConfigured(Exception):
+    """This platform has no client id for the provider: its tokens cannot be checked."""
+
+
 class OAuthVerifier:
     def __init__(self, settings: OAuthSettings, client: httpx.AsyncClient) -> None:
         self._settings = settings
         self._client = client
 
     async def identify(self, provider: Provider, access_token: str) -> ProviderIdentity:
+        # Without our client id a token issued to any other app would be accepted, and any
+        # app the user ever signed into could sign in here as them.
+        settings = self._settings
+        configured = {
+            "google": bool(settings.google_client_id),
+            "facebook": bool(settings.facebook_app_id and settings.facebook_app_secret),
+        }
+        if not configured[provider]:
+            raise ProviderNotConfigured(provider)
         if provider == "google":
             return await self._google(access_token)
         return await self._facebook(access_token)
@@ -66,12 +79,9 @@ class OAuthVerifier:
 
     async def _google(self, token: str) -> ProviderIdentity:
         client_id = self._settings.google_client_id
-        if client_id:
-            info = await self._get(
-                self._settings.google_tokeninfo_url, params={"access_token": token}
-            )
-            if client_id not in (info.get("aud"), info.get("azp")):
-                raise TokenRejected("token issued to another client")
+        info = await self._get(self._settings.google_tokeninfo_url, params={"access_token": token})
+        if client_id not in (info.get("aud"), info.get("azp")):
+            raise TokenRejected("token issued to another client")
         profile = await self._get(
             self._settings.google_userinfo_url, headers={"Authorization": f"Bearer {token}"}
         )
@@ -90,14 +100,14 @@ class OAuthVerifier:
         base = self._settings.facebook_graph_url.rstrip("/")
         app_id = self._settings.facebook_app_id
         secret = self._settings.facebook_app_secret
-        if app_id and secret is not None:
-            app_token = f"{app_id}|{secret.get_secret_value()}"
-            debug = await self._get(
-                f"{base}/debug_token", params={"input_token": token, "access_token": app_token}
-            )
-            data = debug.get("data") or {}
-            if not data.get("is_valid") or str(data.get("app_id")) != app_id:
-                raise TokenRejected("token issued to another app or no longer valid")
+        assert secret is not None  # identify() checked the configuration
+        app_token = f"{app_id}|{secret.get_secret_value()}"
+        debug = await self._get(
+            f"{base}/debug_token", params={"input_token": token, "access_token": app_token}
+        )
+        data = debug.get("data") or {}
+        if not data.get("is_valid") or str(data.get("app_id")) != app_id:
+            raise TokenRejected("token issued to another app or no longer valid")
         profile = await self._get(
             f"{base}/me",
             params={"fields": "id,name,email,picture.type(large)", "access_token": token},

@@ -13,6 +13,10 @@ from pywebpush import WebPushException, webpush
 from core.settings import WebPushSettings
 
 
+class PushFailed(Exception):
+    """The push service refused or failed; the message says only its status."""
+
+
 class SubscriptionGone(Exception):
     """The push service forgot this subscription (the user revoked it): stop using it."""
 
@@ -60,4 +64,5 @@ class WebPusher:
             status = getattr(exc.response, "status_code", None)
             if status in (404, 410):
                 raise SubscriptionGone(target.endpoint) from exc
-            raise
+            # Only the status: the push service's answer is not ours to store or show.
+            raise PushFailed(f"push service answered {status}") from None

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from huey import crontab
 from huey.exceptions import RetryTask
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -145,13 +145,19 @@ def _send(delivery: Delivery, settings: Settings) -> list[str]:
         return []
     if delivery.channel is NotificationType.PUSH:
         pusher = WebPusher(settings.webpush)
-        gone = []
+        gone: list[str] = []
+        failures: list[str] = []
         message = {"title": delivery.subject, "body": delivery.message, "url": delivery.link}
         for target in delivery.targets:
             try:
                 pusher.send(target, message)
             except SubscriptionGone:
                 gone.append(target.endpoint)
+            except Exception as exc:
+                failures.append(str(exc))
+        # Delivered to at least one device: done (a retry would repeat it on the others).
+        if failures and len(failures) + len(gone) == len(delivery.targets):
+            raise RuntimeError("; ".join(failures))
         return gone
     # In-app: the stored notification is the delivery.
     return []
@@ -231,15 +237,20 @@ def sweep() -> int:
     with job_unit_of_work() as session:
         events = unprocessed(session, older_than=grace)
         cutoff = utcnow() - grace
+        # Never attempted, or held by a worker that died mid-send (its lease ran out; a
+        # normal failure releases the lease and leaves the retry to Huey).
         never_tried = list(
             session.scalars(
                 select(Notification.notification_id)
                 .where(
                     Notification.status == "pending",
                     Notification.created_at <= cutoff,
-                    ~select(NotificationLog.log_id)
-                    .where(NotificationLog.notification_id == Notification.notification_id)
-                    .exists(),
+                    or_(
+                        Notification.claimed_until < utcnow(),
+                        ~select(NotificationLog.log_id)
+                        .where(NotificationLog.notification_id == Notification.notification_id)
+                        .exists(),
+                    ),
                 )
                 .limit(500)
             )

@@ -8,6 +8,7 @@ worker (``lms worker``) and the API processes share.
 from __future__ import annotations
 
 from huey import Huey, RedisHuey, SqliteHuey
+from redis import ConnectionPool
 
 from core.settings import Settings, get_settings
 
@@ -16,7 +17,12 @@ QUEUE_NAME = "lms"
 
 def make_huey(settings: Settings) -> Huey:
     if settings.redis.url:
-        return RedisHuey(QUEUE_NAME, url=settings.redis.url, utc=True)
+        timeout = settings.redis.socket_timeout_seconds
+        # Timeouts: an enqueue after a commit must never hang the API on a stalled Redis.
+        pool = ConnectionPool.from_url(
+            settings.redis.url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        return RedisHuey(QUEUE_NAME, connection_pool=pool, utc=True)
     path = settings.path(settings.jobs.sqlite_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(QUEUE_NAME, filename=str(path), utc=True)

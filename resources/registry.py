@@ -123,6 +123,8 @@ RESOURCES: tuple[Resource, ...] = (
         rows=catalog_visible(Course.course_id, student="published"),
         writable_rows=owned_courses(Course.course_id),
         owner="instructor_id",
+        # Ratings come from learners, not from the course's author.
+        read_only=frozenset({"rating"}),
         create_with=create_course,
         validate=check_course_instructor_change,
         field_rules={
@@ -164,7 +166,9 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         Quiz,
-        permissions=CATALOG_WRITERS,
+        # Questions carry their answers: learners will take quizzes through their own
+        # endpoints, never by reading this table.
+        permissions={INSTRUCTOR: EVERYTHING, ADMIN: EVERYTHING},
         rows=catalog_visible(Quiz.course_id, student="enrolled"),
         writable_rows=owned_courses(Quiz.course_id),
         immutable=frozenset({"course_id"}),

@@ -14,7 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from core.crypto import TokenCipher
 from core.errors import InvalidInput, ServiceUnavailable, Unauthorized
 from core.passwords import verify_password
-from integrations.oauth import OAuthVerifier, Provider, ProviderUnavailable, TokenRejected
+from integrations.oauth import (
+    OAuthVerifier,
+    Provider,
+    ProviderNotConfigured,
+    ProviderUnavailable,
+    TokenRejected,
+)
 from models import User
 from services.oauth import sign_in_with_provider
 from services.users import normalize_email
@@ -22,6 +28,10 @@ from services.users import normalize_email
 
 class InvalidCredentials(Unauthorized):
     message = "Invalid credentials"
+
+
+class ProviderOff(ServiceUnavailable):
+    message = "This sign-in provider is not available"
 
 
 class ProviderDown(ServiceUnavailable):
@@ -59,6 +69,8 @@ async def authenticate_with_provider(
         raise InvalidCredentials() from exc
     except ProviderUnavailable as exc:
         raise ProviderDown() from exc
+    except ProviderNotConfigured as exc:
+        raise ProviderOff(f"Sign-in with {provider.capitalize()} is not available") from exc
     if identity.provider_user_id != provider_user_id:
         raise InvalidCredentials()
     return await session.run_sync(

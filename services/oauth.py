@@ -8,8 +8,10 @@ from sqlalchemy.orm import Session
 
 from core.crypto import TokenCipher
 from core.errors import Conflict, InvalidInput, Unauthorized
+from core.passwords import unusable_password_hash
 from integrations.oauth import ProviderIdentity
 from models import User, UserAccount
+from services.sessions import revoke_all_for_user
 from services.users import create_user, get_by_email, normalize_email
 
 
@@ -61,6 +63,12 @@ def _user_for_new_link(session: Session, identity: ProviderIdentity) -> User:
         # someone else's email at the provider take over their account here.
         if not identity.email_verified:
             raise UnverifiedEmailCollision()
+        if not existing.is_verified:
+            # Nobody proved owning this address before; the provider just did. Whoever
+            # registered it (perhaps not its owner) loses the password and sessions they set.
+            existing.password_hash = unusable_password_hash()
+            existing.is_verified = True
+            revoke_all_for_user(session, user_id=existing.user_id)
         return existing
     return create_user(
         session,

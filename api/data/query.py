@@ -25,6 +25,7 @@ from sqlalchemy import Column
 from starlette.datastructures import QueryParams
 
 from api.data.schemas import is_text, value_type
+from api.schemas.base import INT32_MAX
 from core.errors import InvalidInput
 from core.settings import ApiSettings
 from resources import Resource
@@ -70,7 +71,12 @@ def _decode_cursor(raw: str) -> Any:
         decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("is not a cursor this API issued", parameter="cursor") from exc
-    if not isinstance(decoded, list) or len(decoded) != 1 or not isinstance(decoded[0], int):
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != 1
+        or not isinstance(decoded[0], int)
+        or abs(decoded[0]) > INT32_MAX
+    ):
         raise InvalidInput("is not a cursor this API issued", parameter="cursor")
     return decoded[0]
 
@@ -88,6 +94,8 @@ def _parse_value(column: Column[Any], raw: str, parameter: str) -> Any:
         raise InvalidInput(f"invalid value {raw!r}: {message}", parameter=parameter) from exc
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT32_MAX:
+        raise InvalidInput(f"{raw!r} is out of range", parameter=parameter)
     return value
 
 
@@ -100,6 +108,8 @@ def _parse_int(raw: str | None, name: str, *, minimum: int) -> int | None:
         raise InvalidInput("must be a whole number", parameter=name) from exc
     if value < minimum:
         raise InvalidInput(f"must be at least {minimum}", parameter=name)
+    if value > INT32_MAX:
+        raise InvalidInput(f"must be at most {INT32_MAX}", parameter=name)
     return value
 
 

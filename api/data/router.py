@@ -27,6 +27,7 @@ from api.data.query import CUSTOM_FILTERS, encode_cursor, parse_list_query
 from api.data.schemas import Count, CursorPage, Deleted, Page, schemas_for
 from api.deps import SessionDep, StateDep
 from api.envelope import Envelope, error_responses, ok
+from api.schemas.base import RowId
 from core.db_errors import classify
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from models import Role, User
@@ -224,7 +225,7 @@ class ResourceRoutes:
             return ok(Count(count=await crud.count(session, **query.filters)))
 
         async def read_item(
-            item_id: int, session: SessionDep, actor: Annotated[User, self.requires("read")]
+            item_id: RowId, session: SessionDep, actor: Annotated[User, self.requires("read")]
         ) -> Any:
             return ok(await self.read_row(session, actor, item_id))
 
@@ -249,7 +250,7 @@ class ResourceRoutes:
             return ok(await self.read_row(session, actor, getattr(row, self.pk)))
 
         async def update_item(
-            item_id: int,
+            item_id: RowId,
             body: Annotated[update_schema, Body()],
             session: SessionDep,
             actor: Annotated[User, self.requires("update")],
@@ -268,7 +269,7 @@ class ResourceRoutes:
             return ok(await self.read_row(session, actor, item_id))
 
         async def delete_item(
-            item_id: int, session: SessionDep, actor: Annotated[User, self.requires("delete")]
+            item_id: RowId, session: SessionDep, actor: Annotated[User, self.requires("delete")]
         ) -> Any:
             await self.writable_row(session, actor, item_id)
             crud = self.crud.with_policy(self.policy(actor))

@@ -50,6 +50,8 @@ class Deleted(CamelModel):
 
 def _python_type(column: Column[Any], *, reading: bool) -> Any:
     kind = column.type
+    # Type decorators (UTCDateTime) are described by what they store.
+    kind = getattr(kind, "impl", kind) if not isinstance(kind, SAEnum) else kind
     if isinstance(kind, SAEnum) and kind.enum_class is not None:
         return kind.enum_class
     if isinstance(kind, Boolean):

@@ -269,7 +269,11 @@ async def reset_password(body: ResetPassword, manager: UserManagerDep) -> Envelo
     responses=error_responses(401, 409),
     summary="Email a new verification link to the signed-in user",
 )
-async def request_verification(user: CurrentUser, manager: UserManagerDep) -> Envelope[Message]:
+async def request_verification(
+    user: CurrentUser, request: Request, state: StateDep, manager: UserManagerDep
+) -> Envelope[Message]:
+    # Each call emails the address: limited like sign-in attempts.
+    await limit_auth_attempts(state, ip=client_ip(request.scope), email=user.email)
     try:
         await manager.request_verify(user)
     except fu.UserAlreadyVerified as exc:

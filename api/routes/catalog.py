@@ -9,12 +9,16 @@ from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, StateDep
 from api.envelope import Envelope, ErrorEnvelope, ok
+from api.schemas.base import INT32_MAX, Offset
 from api.schemas.catalog import CatalogCourse, CatalogList
 from core.errors import InvalidInput
 from models import Difficulty
 from services.catalog import CATALOG_SORTS, CatalogQuery, list_catalog
 
 router = APIRouter(prefix="/api/courses", tags=["courses"])
+
+# Prices are NUMERIC(10, 2).
+MAX_PRICE = Decimal("99999999.99")
 
 
 def _sort(raw: str | None) -> tuple[tuple[str, bool], ...]:
@@ -43,18 +47,18 @@ async def catalog_list(
     category: Annotated[str | None, Query(max_length=50)] = None,
     difficulty: Difficulty | None = None,
     duration: Annotated[
-        int | None, Query(ge=0, description="Courses of at most this many minutes")
+        int | None, Query(ge=0, le=INT32_MAX, description="Courses of at most this many minutes")
     ] = None,
     q: Annotated[
         str | None, Query(max_length=100, description="Search title and description")
     ] = None,
-    min_price: Annotated[Decimal | None, Query(alias="minPrice", ge=0)] = None,
-    max_price: Annotated[Decimal | None, Query(alias="maxPrice", ge=0)] = None,
+    min_price: Annotated[Decimal | None, Query(alias="minPrice", ge=0, le=MAX_PRICE)] = None,
+    max_price: Annotated[Decimal | None, Query(alias="maxPrice", ge=0, le=MAX_PRICE)] = None,
     sort: Annotated[
         str | None, Query(description="e.g. -rating,title; fields: " + ", ".join(CATALOG_SORTS))
     ] = None,
     limit: Annotated[int | None, Query(ge=1, description="Page size, at most 100")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> Envelope[CatalogList]:
     api = state.settings.api
     query = CatalogQuery(

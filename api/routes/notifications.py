@@ -11,6 +11,7 @@ from api.auth import CurrentUser
 from api.deps import SessionDep, StateDep
 from api.envelope import Envelope, error_responses, ok
 from api.schemas.auth import Message
+from api.schemas.base import Offset, RowId
 from api.schemas.notifications import (
     InAppNotification,
     InAppPage,
@@ -75,7 +76,7 @@ async def send(
 async def delivery_log(
     user: CurrentUser,
     session: SessionDep,
-    user_id: Annotated[int | None, Query(alias="userId")] = None,
+    user_id: Annotated[RowId | None, Query(alias="userId")] = None,
 ) -> Envelope[LogList]:
     target = user.user_id if user_id is None else user_id
     rows = await session.run_sync(lambda s: service.logs_for(s, viewer=user, user_id=target))
@@ -94,7 +95,7 @@ async def inbox(
     state: StateDep,
     unread: bool = False,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> Envelope[InAppPage]:
     api = state.settings.api
     size = min(limit or api.default_page_size, api.max_page_size)
@@ -120,7 +121,7 @@ async def unread_count(user: CurrentUser, session: SessionDep) -> Envelope[Unrea
     summary="Mark one in-app notification as read",
 )
 async def mark_read(
-    notification_id: int, user: CurrentUser, session: SessionDep
+    notification_id: RowId, user: CurrentUser, session: SessionDep
 ) -> Envelope[InAppNotification]:
     row = await session.run_sync(
         lambda s: service.mark_read(s, user_id=user.user_id, notification_id=notification_id)
@@ -182,6 +183,8 @@ async def subscribe(
 ) -> Envelope[PushSubscribed]:
     if not state.settings.webpush.enabled:
         raise PushNotConfigured()
+    if not body.endpoint.startswith("https://") and not state.settings.webpush.allow_http_endpoints:
+        raise InvalidInput("must be an https address of a push service", field="endpoint")
     subscription_id = await session.run_sync(
         lambda s: service.subscribe_push(
             s,

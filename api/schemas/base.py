@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+# The databases' INTEGER: larger numbers are refused as input, never sent to SQL.
+INT32_MAX = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Offset = Annotated[int, Field(ge=0, le=INT32_MAX)]
 
 
 class CamelModel(BaseModel):

@@ -6,12 +6,12 @@ from datetime import datetime
 
 from pydantic import Field
 
-from api.schemas.base import CamelModel
+from api.schemas.base import CamelModel, RowId
 from models import DeliveryStatus, NotificationStatus, NotificationType
 
 
 class SendRequest(CamelModel):
-    user_id: int
+    user_id: RowId
     type: NotificationType
     message: str = Field(min_length=1, max_length=5000)
 

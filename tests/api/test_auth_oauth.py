@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.crypto import TokenCipher
 from models import User, UserAccount
-from tests.api.helpers import assert_error, bearer, data, register
+from tests.api.helpers import assert_error, bearer, data, login, register
 from tests.conftest import FAKE_ENCRYPTION_KEY
 from tests.fakes.oauth_provider import FakeProvider
 
@@ -125,6 +125,43 @@ class TestGoogle:
             503,
             "The sign-in provider is unavailable; try again shortly",
         )
+
+
+class TestTakeover:
+    def test_a_stranger_who_registered_your_address_first_loses_it(
+        self, auth_client: TestClient, oauth_provider: FakeProvider, session: Session
+    ) -> None:
+        squatter = register(auth_client, "owner@example.com")
+        oauth_provider.issue("t", provider="google", user_id="g-owner", email="owner@example.com")
+        body = data(oauth_login(auth_client, "google", "g-owner", "t"))
+        assert body["userId"] == squatter["userId"]
+        assert_error(login(auth_client, "owner@example.com"), 401, "Invalid credentials")
+        stale = auth_client.post(
+            "/api/auth/token/refresh", json={"refreshToken": squatter["refreshToken"]}
+        )
+        assert stale.status_code == 401
+        user = session.get(User, body["userId"])
+        assert user is not None
+        session.refresh(user)
+        assert user.is_verified
+
+
+class TestNotConfigured:
+    def test_providers_without_a_client_id_are_off(
+        self, auth_settings: object, jobs_inline: None, oauth_provider: FakeProvider
+    ) -> None:
+        from api.app import create_app
+        from core.settings import Settings
+
+        assert isinstance(auth_settings, Settings)
+        oauth = auth_settings.oauth.model_copy(update={"google_client_id": ""})
+        oauth_provider.issue("t", provider="google", user_id="g-1", email="a@example.com")
+        with TestClient(create_app(auth_settings.model_copy(update={"oauth": oauth}))) as client:
+            assert_error(
+                oauth_login(client, "google", "g-1", "t"),
+                503,
+                "Sign-in with Google is not available",
+            )
 
 
 class TestFacebook:

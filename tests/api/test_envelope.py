@@ -55,6 +55,15 @@ def probe_router() -> APIRouter:
         await session.execute(text(insert))
         await session.execute(text(insert))
 
+    @router.post("/deferred-failure")
+    async def deferred_failure(session: SessionDep) -> dict[str, str]:
+        # SQLite checks deferred foreign keys at COMMIT: the write fails only then.
+        await session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        await session.execute(
+            text("INSERT INTO course_catalog (course_id, is_active) VALUES (999999, false)")
+        )
+        return {"status": "success"}
+
     return router
 
 
@@ -148,6 +157,22 @@ class TestClientErrors:
         engine = make_sync_engine(settings)
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 0
+        engine.dispose()
+
+
+class TestUnitOfWork:
+    @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+    def test_a_commit_that_fails_is_an_error_answer_not_a_silent_success(
+        self, probe: TestClient, settings: Settings
+    ) -> None:
+        response = probe.post("/probe/deferred-failure")
+        assert_error(response.json(), 409, "The request conflicts with existing data")
+        assert response.status_code == 409
+        from core.database import make_sync_engine
+
+        engine = make_sync_engine(settings)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM course_catalog")).scalar() == 0
         engine.dispose()
 
 

@@ -319,10 +319,33 @@ class TestWebPush:
 
         get_settings.cache_clear()
         webpush = auth_settings.webpush.model_copy(
-            update={"vapid_public_key": public, "vapid_private_key": private}
+            update={
+                "vapid_public_key": public,
+                "vapid_private_key": private,
+                "allow_http_endpoints": True,  # the fake push service speaks plain http
+            }
         )
         with TestClient(create_app(auth_settings.model_copy(update={"webpush": webpush}))) as c:
             yield c, public
+
+    def test_only_https_push_services_are_accepted(
+        self, auth_settings: Settings, jobs_inline: None, people: dict[str, User]
+    ) -> None:
+        public, private = vapid_keys()
+        webpush = auth_settings.webpush.model_copy(
+            update={"vapid_public_key": public, "vapid_private_key": private}
+        )
+        with TestClient(create_app(auth_settings.model_copy(update={"webpush": webpush}))) as c:
+            p256dh, secret = browser_keys()
+            response = c.post(
+                "/api/notifications/push/subscriptions",
+                headers=auth(people["learner"]),
+                json={
+                    "endpoint": "http://10.0.0.1/internal",
+                    "keys": {"p256dh": p256dh, "auth": secret},
+                },
+            )
+            assert invalid_fields(response) == ["endpoint"]
 
     def test_push_is_off_without_vapid_keys(
         self, auth_client: TestClient, people: dict[str, User]
@@ -369,6 +392,31 @@ class TestWebPush:
         )
         assert data(removed)["message"] == "Unsubscribed from push"
         assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
+
+
+class TestSweeper:
+    def test_a_send_abandoned_by_a_dead_worker_is_handed_over_again(
+        self, jobs_inline: None, smtp_server: SmtpServer, session: Session, people: dict[str, User]
+    ) -> None:
+        from jobs.notifications import sweep
+        from models import NotificationLog
+
+        learner = people["learner"]
+        stuck = Notification(
+            user_id=learner.user_id,
+            type=NotificationType.EMAIL,
+            message="stuck",
+            subject="Stuck",
+            claimed_until=utcnow() - timedelta(minutes=1),
+            created_at=utcnow() - timedelta(minutes=10),
+        )
+        session.add(stuck)
+        session.flush()
+        session.add(NotificationLog(notification_id=stuck.notification_id))
+        session.commit()
+        assert sweep() == 1
+        assert smtp_server.mailbox.wait_for(1)[0]["Subject"] == "Stuck"
+        assert sweep() == 0
 
 
 class TestGivingUp:

@@ -93,6 +93,10 @@ class TestFilters:
             ("?limit=ten", "limit"),
             ("?offset=-1", "offset"),
             ("?cursor=not-ours", "cursor"),
+            ("?cursor=WzEwMDAwMDAwMDAwMDAwMDAwMDAwMF0", "cursor"),
+            ("?courseId=99999999999999999999", "courseId"),
+            ("?offset=99999999999999999999", "offset"),
+            ("?createdAt__gt=yesterday", "createdAt__gt"),
             ("?cursor=&sort=title", "cursor"),
         ],
     )
@@ -100,6 +104,16 @@ class TestFilters:
         self, api: TestClient, admin: dict[str, str], query: str, field: str
     ) -> None:
         assert invalid_fields(api.get(f"/api/data/courses{query}", headers=admin)) == [field]
+
+    def test_dates_filter_in_utc(self, api: TestClient, admin: dict[str, str]) -> None:
+        assert len(titles(api, "?createdAt__gte=2000-01-01T00:00:00Z", admin)) == 5
+        assert titles(api, "?createdAt__lt=2000-01-01", admin) == []
+
+    def test_ids_beyond_the_integer_range_are_400(
+        self, api: TestClient, admin: dict[str, str]
+    ) -> None:
+        response = api.get("/api/data/courses/99999999999999999999", headers=admin)
+        assert response.status_code == 400
 
     def test_hidden_fields_cannot_be_probed(self, api: TestClient, admin: dict[str, str]) -> None:
         for query in ("?passwordHash__contains=$argon", "?sort=passwordHash"):

@@ -77,7 +77,7 @@ class TestCourses:
 
     def test_values_are_checked_against_the_columns(self, api: TestClient, world: World) -> None:
         cases = [
-            ({"rating": 5.5}, "rating"),
+            ({"rating": 4.5}, "rating"),
             ({"price": -1}, "price"),
             ({"price": 12.345}, "price"),
             ({"title": "x" * 101}, "title"),
