@@ -69,6 +69,18 @@ def self_for_everyone(column: Any) -> dict[Role, Scope]:
     return {STUDENT: is_self(column), INSTRUCTOR: is_self(column), ADMIN: all_rows}
 
 
+def learners_and_their_teachers(user_column: Any, course_column: Any) -> dict[Role, Scope]:
+    """A learner's own records; an instructor's own and those of the learners in their
+    courses; everything for admins."""
+    return {
+        STUDENT: is_self(user_column),
+        INSTRUCTOR: lambda user: (
+            (user_column == user.user_id) | course_column.in_(own_courses(user))
+        ),
+        ADMIN: all_rows,
+    }
+
+
 def owned_courses(column: Any) -> dict[Role, Scope]:
     """Rows of the instructor's own courses (for writing); admins reach all."""
     return {INSTRUCTOR: lambda user: column.in_(own_courses(user)), ADMIN: all_rows}
@@ -178,13 +190,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         Enrollment,
         permissions=EVERYONE_READS,
-        rows={
-            STUDENT: is_self(Enrollment.user_id),
-            INSTRUCTOR: lambda user: (
-                (Enrollment.user_id == user.user_id) | Enrollment.course_id.in_(own_courses(user))
-            ),
-            ADMIN: all_rows,
-        },
+        rows=learners_and_their_teachers(Enrollment.user_id, Enrollment.course_id),
     ),
     Resource(
         ProgressTracking,
@@ -210,13 +216,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         Certificate,
         permissions=EVERYONE_READS,
-        rows={
-            STUDENT: is_self(Certificate.user_id),
-            INSTRUCTOR: lambda user: (
-                (Certificate.user_id == user.user_id) | Certificate.course_id.in_(own_courses(user))
-            ),
-            ADMIN: all_rows,
-        },
+        rows=learners_and_their_teachers(Certificate.user_id, Certificate.course_id),
     ),
     Resource(
         Notification,

@@ -357,6 +357,9 @@ def _param(name: str, kind: str, description: str) -> dict[str, Any]:
     }
 
 
+_WRITES: dict[str, Operation] = {"create": "create", "update": "update", "delete": "delete"}
+
+
 def _plural(resource: Resource) -> str:
     return resource.path.replace("-", " ")
 
@@ -369,74 +372,81 @@ def build_data_router(resources: Sequence[Resource]) -> APIRouter:
         routes = ResourceRoutes(resource, registry)
         handlers = routes.handlers()
         read = routes.schemas.read
-        tag = f"data: {resource.path}"
         base = f"/{resource.path}"
         item = f"{base}/{{item_id}}"
         title = resource.title.lower()
-        router.add_api_route(
-            base,
-            handlers["list"],
-            methods=["GET"],
-            tags=[tag],
-            response_model=Envelope[Page[read] | CursorPage[read]],
-            summary=f"List {_plural(resource)}",
-            responses=error_responses(400, 401, 403),
-            openapi_extra={"parameters": routes.list_parameters()},
-            operation_id=f"list_{resource.table_name}",
-        )
-        router.add_api_route(
-            f"{base}/count",
-            handlers["count"],
-            methods=["GET"],
-            tags=[tag],
-            response_model=Envelope[Count],
-            summary=f"Count {_plural(resource)}",
-            responses=error_responses(400, 401, 403),
-            openapi_extra={"parameters": routes.list_parameters()[4:]},
-            operation_id=f"count_{resource.table_name}",
-        )
-        router.add_api_route(
-            item,
-            handlers["read"],
-            methods=["GET"],
-            tags=[tag],
-            response_model=Envelope[read],
-            summary=f"Read a {title}",
-            responses=error_responses(401, 403, 404),
-            operation_id=f"read_{resource.table_name}",
-        )
-        if any(resource.allows(role, "create") for role in Role):
-            router.add_api_route(
+        plural = _plural(resource)
+        filters = routes.list_parameters()
+        # (operation, path, method, status, response model, summary, errors, query parameters)
+        table: list[tuple[str, str, str, int, Any, str, tuple[int, ...], list[Any] | None]] = [
+            (
+                "list",
                 base,
-                handlers["create"],
-                methods=["POST"],
-                tags=[tag],
-                status_code=201,
-                response_model=Envelope[read],
-                summary=f"Create a {title}",
-                responses=error_responses(400, 401, 403, 409),
-                operation_id=f"create_{resource.table_name}",
-            )
-        if any(resource.allows(role, "update") for role in Role):
-            router.add_api_route(
+                "GET",
+                200,
+                Envelope[Page[read] | CursorPage[read]],
+                f"List {plural}",
+                (400, 401, 403),
+                filters,
+            ),
+            (
+                "count",
+                f"{base}/count",
+                "GET",
+                200,
+                Envelope[Count],
+                f"Count {plural}",
+                (400, 401, 403),
+                filters[4:],
+            ),
+            ("read", item, "GET", 200, Envelope[read], f"Read a {title}", (401, 403, 404), None),
+            (
+                "create",
+                base,
+                "POST",
+                201,
+                Envelope[read],
+                f"Create a {title}",
+                (400, 401, 403, 409),
+                None,
+            ),
+            (
+                "update",
                 item,
-                handlers["update"],
-                methods=["PATCH"],
-                tags=[tag],
-                response_model=Envelope[read],
-                summary=f"Change a {title}",
-                responses=error_responses(400, 401, 403, 404, 409),
-                operation_id=f"update_{resource.table_name}",
-            )
-        if any(resource.allows(role, "delete") for role in Role):
-            router.add_api_route(
+                "PATCH",
+                200,
+                Envelope[read],
+                f"Change a {title}",
+                (400, 401, 403, 404, 409),
+                None,
+            ),
+            (
+                "delete",
                 item,
-                handlers["delete"],
-                methods=["DELETE"],
-                tags=[tag],
-                response_model=Envelope[Deleted],
-                summary=f"Delete a {title}",
-                responses=error_responses(401, 403, 404, 409),
-                operation_id=f"delete_{resource.table_name}",
+                "DELETE",
+                200,
+                Envelope[Deleted],
+                f"Delete a {title}",
+                (401, 403, 404, 409),
+                None,
+            ),
+        ]
+        for operation, path, method, status, model, summary, errors, parameters in table:
+            # Writes nobody may perform get no route at all (405): workflow tables.
+            if operation in _WRITES and not any(
+                resource.allows(role, _WRITES[operation]) for role in Role
+            ):
+                continue
+            router.add_api_route(
+                path,
+                handlers[operation],
+                methods=[method],
+                tags=[f"data: {resource.path}"],
+                status_code=status,
+                response_model=model,
+                summary=summary,
+                responses=error_responses(*errors),
+                openapi_extra={"parameters": parameters} if parameters is not None else None,
+                operation_id=f"{operation}_{resource.table_name}",
             )
     return router
