@@ -1,0 +1,138 @@
+"""File storage for media and certificates: a local folder (the embedded default) or any
+S3-compatible store through boto3 (bucket, prefix, region and endpoint URL are settings).
+
+Keys are relative paths such as ``courses/12/3-intro.mp4``; each backend turns a key into the
+URL clients fetch the file from.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+import boto3
+from botocore.exceptions import ClientError
+
+from core.settings import Settings
+
+
+class StoredFileMissing(LookupError):
+    """No file under this key."""
+
+
+class Storage(Protocol):
+    def save(self, key: str, data: bytes, *, content_type: str) -> str:
+        """Store ``data`` under ``key`` (replacing any file there); return its URL."""
+        ...
+
+    def read(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the file; a missing file is not an error (deletes are retried)."""
+        ...
+
+    def url(self, key: str) -> str: ...
+
+
+def _clean_key(key: str) -> str:
+    """A relative key with no way out of the storage root."""
+    path = PurePosixPath(key)
+    if path.is_absolute() or not path.parts or any(part in ("..", ".") for part in path.parts):
+        raise ValueError(f"not a storage key: {key!r}")
+    return str(path)
+
+
+class LocalStorage:
+    def __init__(self, root: Path, base_url: str) -> None:
+        self.root = root
+        self.base_url = base_url.rstrip("/")
+
+    def _path(self, key: str) -> Path:
+        return self.root / _clean_key(key)
+
+    def save(self, key: str, data: bytes, *, content_type: str) -> str:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename: a reader never sees half a file, a crash leaves no partial one.
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return self.url(key)
+
+    def read(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise StoredFileMissing(key) from exc
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def url(self, key: str) -> str:
+        return f"{self.base_url}/{_clean_key(key)}"
+
+
+class S3Storage:
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        prefix: str = "",
+        region: str = "us-east-1",
+        endpoint_url: str | None = None,
+        client: Any = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.endpoint_url = endpoint_url.rstrip("/") if endpoint_url else None
+        self.region = region
+        self.client = client or boto3.client("s3", region_name=region, endpoint_url=endpoint_url)
+
+    def _key(self, key: str) -> str:
+        key = _clean_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def save(self, key: str, data: bytes, *, content_type: str) -> str:
+        self.client.put_object(
+            Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
+        )
+        return self.url(key)
+
+    def read(self, key: str) -> bytes:
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise StoredFileMissing(key) from exc
+            raise
+        body: bytes = answer["Body"].read()
+        return body
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def url(self, key: str) -> str:
+        if self.endpoint_url:
+            return f"{self.endpoint_url}/{self.bucket}/{self._key(key)}"
+        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/{self._key(key)}"
+
+
+def make_storage(settings: Settings) -> Storage:
+    config = settings.storage
+    if config.backend == "s3":
+        return S3Storage(
+            bucket=config.s3_bucket,
+            prefix=config.s3_prefix,
+            region=config.s3_region,
+            endpoint_url=config.s3_endpoint_url or None,
+        )
+    return LocalStorage(
+        settings.path(config.local_root), f"{settings.app.public_url.rstrip('/')}/media"
+    )
