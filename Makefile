@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test test-fast lint format openapi lock clean
+.PHONY: install chromium run test test-fast lint format openapi lock clean
 
 install: $(STAMP)
 
@@ -14,7 +16,20 @@ $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@test -x $(CHROMIUM) || $(MAKE) --no-print-directory chromium
 	@touch $(STAMP)
+
+# Not fatal: only the browser tests need it (they skip without it, and fail in CI).
+chromium:
+	@if ! command -v apt-get >/dev/null; then \
+	  echo "$(CHROMIUM) is missing and there is no apt-get here: install Chromium yourself"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -q && apt-get install -y chromium || echo "Installing chromium failed"; \
+	elif command -v sudo >/dev/null; then \
+	  sudo apt-get update -q && sudo apt-get install -y chromium || echo "Installing chromium failed"; \
+	else \
+	  echo "$(CHROMIUM) is missing: as root, run apt-get install -y chromium"; \
+	fi
 
 run: install
 	$(BIN)/lms run

@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from admin import mount_admin
 from api.data.router import build_data_router
 from api.envelope import ERROR_RESPONSES
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimitMiddleware
-from api.routes import auth, catalog, health, notifications
+from api.routes import auth, catalog, health, media, notifications
 from api.state import AppState
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -56,5 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(catalog.router)
     app.include_router(notifications.router)
+    app.include_router(media.router)
     app.include_router(build_data_router(RESOURCES))
+    mount_admin(app, state)
     return app

@@ -9,8 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.state import AppState
-from core.database import discard_after_commit, run_after_commit
-from core.errors import DomainError
+from core.database import async_unit_of_work
 from core.settings import Settings
 
 
@@ -31,23 +30,8 @@ async def get_session(
     The commit runs before the response is sent, so a failed commit answers as an error
     rather than after a success the client already saw.
     """
-    async with state.sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except DomainError as exc:
-            if exc.keep_changes:
-                await session.commit()
-                run_after_commit(session)
-            else:
-                await session.rollback()
-                discard_after_commit(session)
-            raise
-        except BaseException:
-            await session.rollback()
-            discard_after_commit(session)
-            raise
-        run_after_commit(session)
+    async with async_unit_of_work(state.sessions) as session:
+        yield session
 
 
 # scope="function": the commit (and a refusal it may meet) happens before the response is

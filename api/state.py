@@ -14,6 +14,7 @@ from core.database import async_session_factory, make_async_engine
 from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from core.settings import Settings
 from integrations.oauth import OAuthVerifier
+from integrations.storage import Storage, make_storage
 
 
 @dataclass
@@ -25,6 +26,7 @@ class AppState:
     limiter: RateLimiter
     http: httpx.AsyncClient
     cipher: TokenCipher
+    storage: Storage
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -45,6 +47,7 @@ class AppState:
             limiter=limiter,
             http=httpx.AsyncClient(),
             cipher=TokenCipher.from_settings(settings),
+            storage=make_storage(settings),
         )
 
     @property

@@ -167,6 +167,7 @@ def _banner(settings: Settings, host: str, port: int) -> str:
         "",
         f"{settings.app.name} is running.",
         f"  API            {base}/api   (OpenAPI docs: {base}/docs)",
+        f"  Admin panel    {base}/admin   (admins and instructors sign in there)",
         f"  Health         {base}/healthz   {base}/readyz",
         "  Job worker     running (Huey, "
         + ("Redis" if settings.redis.url else "SQLite in var/")

@@ -8,8 +8,8 @@ SQLite, which leaves them off by default).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_before_savepoint(connection: Any, _name: str) -> None:
+    """Open the transaction before a savepoint when SQLite has not opened it yet.
+
+    Python's sqlite3 driver begins a transaction only at the first write. A savepoint taken
+    before any write would start a transaction of its own, and releasing it would commit:
+    the rest of the unit of work could no longer roll that part back. Beginning here (the
+    same deferred BEGIN the driver would issue) keeps the savepoint nested, as on
+    PostgreSQL, without changing when ordinary transactions start.
+    """
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def _engine_options(settings: Settings, urls: DatabaseUrls) -> dict[str, Any]:
     # hide_parameters: statement parameters (password hashes, tokens) never reach logs or
     # error messages, even with echo on.
@@ -99,6 +112,7 @@ def make_sync_engine(settings: Settings) -> Engine:
     engine = create_engine(urls.sync, **_engine_options(settings, urls))
     if urls.is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _begin_before_savepoint)
     return engine
 
 
@@ -107,6 +121,7 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(urls.async_, **_engine_options(settings, urls))
     if urls.is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _begin_before_savepoint)
     return engine
 
 
@@ -119,6 +134,7 @@ def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
 
 
 _AFTER_COMMIT = "after_commit"
+_AFTER_ROLLBACK = "after_rollback"
 
 
 def after_commit(session: Session | AsyncSession, action: Callable[[], object]) -> None:
@@ -126,18 +142,30 @@ def after_commit(session: Session | AsyncSession, action: Callable[[], object]) 
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
-def run_after_commit(session: Session | AsyncSession) -> None:
-    for action in session.info.pop(_AFTER_COMMIT, []):
+def after_rollback(session: Session | AsyncSession, action: Callable[[], object]) -> None:
+    """Run ``action`` if the unit of work rolls back (never if it commits): the undo of a
+    side effect outside the database, such as a file already written to storage."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(action)
+
+
+def _run(actions: list[Callable[[], object]], what: str) -> None:
+    for action in actions:
         try:
             action()
         except Exception:
-            # The change is committed; a failed follow-up (an enqueue) must not turn it
-            # into an error for the caller.
-            log.exception("after-commit action failed")
+            # The transaction's outcome is settled; a failed follow-up (an enqueue, a
+            # clean-up) must not turn it into a different answer for the caller.
+            log.exception(f"{what} action failed")
 
 
-def discard_after_commit(session: Session | AsyncSession) -> None:
+def run_after_commit(session: Session | AsyncSession) -> None:
+    session.info.pop(_AFTER_ROLLBACK, None)
+    _run(session.info.pop(_AFTER_COMMIT, []), "after-commit")
+
+
+def run_after_rollback(session: Session | AsyncSession) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+    _run(session.info.pop(_AFTER_ROLLBACK, []), "after-rollback")
 
 
 @contextmanager
@@ -153,10 +181,32 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
                 run_after_commit(session)
             else:
                 session.rollback()
-                discard_after_commit(session)
+                run_after_rollback(session)
             raise
         except BaseException:
             session.rollback()
-            discard_after_commit(session)
+            run_after_rollback(session)
+            raise
+        run_after_commit(session)
+
+
+@asynccontextmanager
+async def async_unit_of_work(factory: async_sessionmaker[Any]) -> AsyncIterator[AsyncSession]:
+    """The same unit of work for the API's requests and the admin panel's changes."""
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except DomainError as exc:
+            if exc.keep_changes:
+                await session.commit()
+                run_after_commit(session)
+            else:
+                await session.rollback()
+                run_after_rollback(session)
+            raise
+        except BaseException:
+            await session.rollback()
+            run_after_rollback(session)
             raise
         run_after_commit(session)

@@ -64,6 +64,11 @@ class Conflict(DomainError):
     message = "Conflict"
 
 
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    message = "Request body too large"
+
+
 class PaymentRequired(DomainError):
     status_code = 402
     message = "Payment required"

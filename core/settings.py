@@ -136,6 +136,25 @@ class StorageSettings(BaseModel):
     s3_endpoint_url: str = ""
 
 
+class MediaSettings(BaseModel):
+    # Uploads are checked by their content (magic bytes), never by name or declared type.
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    allowed_types: list[str] = [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "video/mp4",
+        "video/webm",
+        "application/pdf",
+    ]
+
+
+class AdminSettings(BaseModel):
+    # How long a panel sign-in lasts; signing out or deactivation ends it sooner.
+    session_hours: int = Field(default=12, ge=1)
+
+
 class JobsSettings(BaseModel):
     sqlite_path: Path = Path("var/huey.db")
     workers: int = Field(default=2, ge=1)
@@ -177,6 +196,8 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = NotificationSettings()
     webpush: WebPushSettings = WebPushSettings()
     storage: StorageSettings = StorageSettings()
+    media: MediaSettings = MediaSettings()
+    admin: AdminSettings = AdminSettings()
     jobs: JobsSettings = JobsSettings()
     api: ApiSettings = ApiSettings()
     logging: LoggingSettings = LoggingSettings()

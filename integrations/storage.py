@@ -13,7 +13,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy.util import await_only
+from starlette.concurrency import run_in_threadpool
 
 from core.settings import Settings
 
@@ -22,9 +24,16 @@ class StoredFileMissing(LookupError):
     """No file under this key."""
 
 
+class StorageUnavailable(RuntimeError):
+    """The store refused or could not take a file (disk full, S3 down, bad credentials)."""
+
+
 class Storage(Protocol):
     def save(self, key: str, data: bytes, *, content_type: str) -> str:
-        """Store ``data`` under ``key`` (replacing any file there); return its URL."""
+        """Store ``data`` under ``key`` (replacing any file there); return its URL.
+
+        Raises :class:`StorageUnavailable` when the store cannot take the file.
+        """
         ...
 
     def read(self, key: str) -> bytes: ...
@@ -35,6 +44,10 @@ class Storage(Protocol):
 
     def url(self, key: str) -> str: ...
 
+    def key_for(self, url: str) -> str | None:
+        """The key of a URL this store made (None for any other URL)."""
+        ...
+
 
 def _clean_key(key: str) -> str:
     """A relative key with no way out of the storage root."""
@@ -44,16 +57,34 @@ def _clean_key(key: str) -> str:
     return str(path)
 
 
+def _key_under(url: str, prefix: str) -> str | None:
+    if not url.startswith(prefix):
+        return None
+    try:
+        return _clean_key(url.removeprefix(prefix))
+    except ValueError:
+        return None
+
+
 class LocalStorage:
     def __init__(self, root: Path, base_url: str) -> None:
         self.root = root
         self.base_url = base_url.rstrip("/")
 
-    def _path(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
+        """Where the file of ``key`` lives (for serving it without reading it into memory)."""
         return self.root / _clean_key(key)
 
     def save(self, key: str, data: bytes, *, content_type: str) -> str:
-        path = self._path(key)
+        path = self.path(key)
+        try:
+            self._write(path, data)
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot write {key}: {exc}") from exc
+        return self.url(key)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename: a reader never sees half a file, a crash leaves no partial one.
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
@@ -64,19 +95,21 @@ class LocalStorage:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        return self.url(key)
 
     def read(self, key: str) -> bytes:
         try:
-            return self._path(key).read_bytes()
+            return self.path(key).read_bytes()
         except FileNotFoundError as exc:
             raise StoredFileMissing(key) from exc
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        self.path(key).unlink(missing_ok=True)
 
     def url(self, key: str) -> str:
         return f"{self.base_url}/{_clean_key(key)}"
+
+    def key_for(self, url: str) -> str | None:
+        return _key_under(url, f"{self.base_url}/")
 
 
 class S3Storage:
@@ -100,9 +133,12 @@ class S3Storage:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def save(self, key: str, data: bytes, *, content_type: str) -> str:
-        self.client.put_object(
-            Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
-        )
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageUnavailable(f"cannot write {key}: {exc}") from exc
         return self.url(key)
 
     def read(self, key: str) -> bytes:
@@ -119,9 +155,44 @@ class S3Storage:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def url(self, key: str) -> str:
+        return f"{self._root()}/{self._key(key)}"
+
+    def _root(self) -> str:
         if self.endpoint_url:
-            return f"{self.endpoint_url}/{self.bucket}/{self._key(key)}"
-        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/{self._key(key)}"
+            return f"{self.endpoint_url}/{self.bucket}"
+        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com"
+
+    def key_for(self, url: str) -> str | None:
+        prefix = f"{self._root()}/{self.prefix}/" if self.prefix else f"{self._root()}/"
+        return _key_under(url, prefix)
+
+
+class WritesOffTheLoop:
+    """The store, for a domain function running through ``AsyncSession.run_sync``.
+
+    That code runs on the event loop, where a blocking write (seconds, for a large file sent
+    to S3) would stall every other request: the write goes to a worker thread and the
+    greenlet waits for it. A delete is the undo after a rollback, which runs outside
+    ``run_sync``: it is small and rare, and stays a plain call.
+    """
+
+    def __init__(self, store: Storage) -> None:
+        self.store = store
+
+    def save(self, key: str, data: bytes, *, content_type: str) -> str:
+        return await_only(run_in_threadpool(self.store.save, key, data, content_type=content_type))
+
+    def read(self, key: str) -> bytes:
+        return self.store.read(key)
+
+    def delete(self, key: str) -> None:
+        self.store.delete(key)
+
+    def url(self, key: str) -> str:
+        return self.store.url(key)
+
+    def key_for(self, url: str) -> str | None:
+        return self.store.key_for(url)
 
 
 def make_storage(settings: Settings) -> Storage:

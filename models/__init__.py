@@ -1,6 +1,7 @@
 """Every table of the platform. Importing this package registers them all on ``Base.metadata``."""
 
 from models.analytics import Analytics
+from models.audit import AuditEntry
 from models.auth import RefreshToken
 from models.base import Base
 from models.certificates import Certificate
@@ -31,6 +32,7 @@ from models.users import User, UserAccount
 
 __all__ = [
     "Analytics",
+    "AuditEntry",
     "Base",
     "Certificate",
     "Course",

@@ -85,6 +85,19 @@ class Base(DeclarativeBase):
         )
         return f"<{type(self).__name__} {keys}>"
 
+    def __str__(self) -> str:
+        """How a row is named to people (the admin panel's drop-downs and links)."""
+        keys = [
+            str(getattr(self, attr.key))
+            for attr in self.__mapper__.column_attrs
+            if any(column.primary_key for column in attr.columns)
+        ]
+        for label in ("title", "name", "email"):
+            value = self.__dict__.get(label)
+            if isinstance(value, str) and value:
+                return f"{value} (#{', '.join(keys)})"
+        return f"{type(self).__name__} #{', '.join(keys)}"
+
 
 # Python-side defaults keep the values on the object after a flush (no reload needed in
 # async code); the server defaults cover rows written by raw SQL.

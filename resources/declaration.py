@@ -56,6 +56,11 @@ class Resource:
     permissions: Mapping[Role, frozenset[Operation]]
     rows: Mapping[Role, Scope]
     writable_rows: Mapping[Role, Scope] | None = None
+    # What each role reaches in the admin panel. The panel is for running the platform, not
+    # for learning: admins reach what ``rows`` gives them, instructors only what is declared
+    # here (the rows of their own courses), students nothing. A role missing here has no
+    # view of the model in the panel.
+    panel_rows: Mapping[Role, Scope] | None = None
     # Never exposed, never filterable, never writable (password hashes, tokens, card data).
     hidden: frozenset[str] = frozenset()
     # Exposed but never written by clients (beyond the primary key and timestamps).
@@ -132,6 +137,25 @@ class Resource:
     def read_scope(self, user: User) -> Condition:
         scope = self.rows.get(user.role)
         return scope(user) if scope is not None else False
+
+    def in_panel(self, role: Role) -> bool:
+        if self.panel_rows is not None:
+            return role in self.panel_rows
+        return role is Role.ADMIN and role in self.rows
+
+    def panel_scope(self, user: User) -> Condition:
+        scopes = self.panel_rows if self.panel_rows is not None else {Role.ADMIN: all_rows}
+        scope = scopes.get(user.role)
+        if scope is None:
+            return False
+        reach = scope(user)
+        read = self.read_scope(user)
+        # Never more than the data API gives the same user.
+        if read is True or reach is False:
+            return reach
+        if reach is True or read is False:
+            return read
+        return reach & read
 
     def write_scope(self, user: User) -> Condition:
         scopes = self.writable_rows if self.writable_rows is not None else self.rows

@@ -15,6 +15,7 @@ from sqlalchemy import Select, select
 
 from models import (
     Analytics,
+    AuditEntry,
     Certificate,
     Course,
     CourseCatalog,
@@ -134,6 +135,7 @@ RESOURCES: tuple[Resource, ...] = (
         permissions=CATALOG_WRITERS,
         rows=catalog_visible(Course.course_id, student="published"),
         writable_rows=owned_courses(Course.course_id),
+        panel_rows=owned_courses(Course.course_id),
         owner="instructor_id",
         # Ratings come from learners, not from the course's author.
         read_only=frozenset({"rating"}),
@@ -153,6 +155,7 @@ RESOURCES: tuple[Resource, ...] = (
         permissions={STUDENT: READ, INSTRUCTOR: ops("list", "read", "update"), ADMIN: EVERYTHING},
         rows=catalog_visible(CourseCatalog.course_id, student="published"),
         writable_rows=owned_courses(CourseCatalog.course_id),
+        panel_rows=owned_courses(CourseCatalog.course_id),
         immutable=frozenset({"course_id"}),
     ),
     Resource(
@@ -161,6 +164,7 @@ RESOURCES: tuple[Resource, ...] = (
         permissions=CATALOG_WRITERS,
         rows=catalog_visible(CourseModule.course_id, student="published"),
         writable_rows=owned_courses(CourseModule.course_id),
+        panel_rows=owned_courses(CourseModule.course_id),
         immutable=frozenset({"course_id"}),
         field_rules={"position": {"ge": 0}, "duration": {"ge": 0}, "title": {"min_length": 1}},
     ),
@@ -171,6 +175,7 @@ RESOURCES: tuple[Resource, ...] = (
         permissions=CATALOG_WRITERS,
         rows=catalog_visible(MediaRepository.course_id, student="enrolled"),
         writable_rows=owned_courses(MediaRepository.course_id),
+        panel_rows=owned_courses(MediaRepository.course_id),
         read_only=frozenset({"index", "instructor_id", "uploaded_at"}),
         immutable=frozenset({"course_id"}),
         create_with=add_media,
@@ -183,6 +188,7 @@ RESOURCES: tuple[Resource, ...] = (
         permissions={INSTRUCTOR: EVERYTHING, ADMIN: EVERYTHING},
         rows=catalog_visible(Quiz.course_id, student="enrolled"),
         writable_rows=owned_courses(Quiz.course_id),
+        panel_rows=owned_courses(Quiz.course_id),
         immutable=frozenset({"course_id"}),
         validate=check_quiz_module,
         field_rules={"pass_mark": {"ge": 0, "le": 100}, "title": {"min_length": 1}},
@@ -191,6 +197,7 @@ RESOURCES: tuple[Resource, ...] = (
         Enrollment,
         permissions=EVERYONE_READS,
         rows=learners_and_their_teachers(Enrollment.user_id, Enrollment.course_id),
+        panel_rows=owned_courses(Enrollment.course_id),
     ),
     Resource(
         ProgressTracking,
@@ -201,6 +208,12 @@ RESOURCES: tuple[Resource, ...] = (
             INSTRUCTOR: lambda user: (
                 ProgressTracking.enrollment_id.in_(own_enrollments(user))
                 | ProgressTracking.enrollment_id.in_(enrollments_in_own_courses(user))
+            ),
+            ADMIN: all_rows,
+        },
+        panel_rows={
+            INSTRUCTOR: lambda user: ProgressTracking.enrollment_id.in_(
+                enrollments_in_own_courses(user)
             ),
             ADMIN: all_rows,
         },
@@ -217,6 +230,7 @@ RESOURCES: tuple[Resource, ...] = (
         Certificate,
         permissions=EVERYONE_READS,
         rows=learners_and_their_teachers(Certificate.user_id, Certificate.course_id),
+        panel_rows=owned_courses(Certificate.course_id),
     ),
     Resource(
         Notification,
@@ -242,6 +256,14 @@ RESOURCES: tuple[Resource, ...] = (
         Analytics,
         label="Analytics event",
         name="analytics",
+        permissions={ADMIN: READ},
+        rows={ADMIN: all_rows},
+    ),
+    Resource(
+        AuditEntry,
+        label="Audit entry",
+        name="audit-log",
+        # Written by the admin panel with each change it makes, never edited.
         permissions={ADMIN: READ},
         rows={ADMIN: all_rows},
     ),

@@ -42,6 +42,7 @@ from models import (
     Role,
     User,
 )
+from services.audit import record
 
 # Obviously demo-only credentials, printed by `lms run`; never used outside the embedded default.
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (public demo login)
@@ -286,6 +287,12 @@ def seed_demo(session: Session, *, public_url: str = "http://127.0.0.1:8000") ->
         )
 
     published = [(c, m) for c, m in courses if c.title not in _DRAFTS]
+    # The admin published them from the panel: the audit log has a history to show.
+    for course, _ in published:
+        entry = record(
+            session, actor=admin, action="publish", table_name="courses", row_id=course.course_id
+        )
+        entry.created_at = course.created_at + timedelta(days=1)
     for student in students:
         for course, modules in rng.sample(published, k=rng.randint(1, 4)):
             _enroll_demo(session, rng, student, course, modules, public_url)

@@ -1,23 +1,94 @@
-"""Course media: files attached to a course, numbered in upload order."""
+"""Course media: files attached to a course, numbered in upload order.
+
+An upload is judged by its content: the type is read from the file's first bytes, never from
+its name or the type the client declares, and the stored file is named by us.
+"""
 
 from __future__ import annotations
 
+import mimetypes
+import re
+import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+import puremagic
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, NotFound
-from models import Course, MediaRepository, User
+from core.database import after_commit, after_rollback
+from core.errors import (
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
+from core.logging import get_logger
+from core.settings import MediaSettings
+from integrations.storage import Storage, StorageUnavailable
+from models import Course, MediaRepository, MediaType, Role, User
+
+log = get_logger("services.media")
 
 # Concurrent uploads to one course race for the next index; the unique (course_id, index)
 # index decides, and the loser takes the following number.
 _INDEX_ATTEMPTS = 5
 
+# The extension our storage keys get for each type; the file is served with the type its
+# extension names, so the two tables must agree. Types added to settings fall back to the
+# system's table.
+_EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "application/pdf": ".pdf",
+}
+_TYPES = {extension: mime for mime, extension in _EXTENSIONS.items()}
+
+# puremagic knows MP4 only for a few (box size, brand) pairs: an MP4 whose ``ftyp`` box is
+# 20 or 32 bytes long, or whose brand is mp41, avc1, iso5 or dash, comes back unknown. The
+# ISO base media format puts ``ftyp`` at offset 4 and the major brand right after it.
+_MP4_BRANDS = frozenset(
+    {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash"}
+    | {b"mmp4", b"MSNV", b"f4v "}
+)
+# puremagic's only WebM signature is the EBML magic number, which every Matroska file
+# shares: the DocType element (id 0x4282, a size, then the name) in the EBML header decides.
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+_WEBM_DOCTYPE = re.compile(rb"\x42\x82[\x00-\xff]{1,8}?webm", re.DOTALL)
+_EBML_HEADER_BYTES = 64
+# media_url is a String(255): a longer URL would not fit the row.
+_MAX_URL_LENGTH = 255
+
 
 class CourseNotFound(NotFound):
     message = "Course not found"
+
+
+class NotCourseInstructor(Forbidden):
+    message = "Only the course's instructor or an admin can add media to it"
+
+
+class FileTooLarge(PayloadTooLarge):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The file is larger than the upload limit of {_size(limit)}")
+
+
+class StorageDown(ServiceUnavailable):
+    message = "File storage is unavailable; try again shortly"
+
+
+def _size(count: int) -> str:
+    megabytes = count / (1024 * 1024)
+    if megabytes >= 1:
+        return f"{megabytes:.1f}".removesuffix(".0") + " MB"
+    return f"{count / 1024:.1f}".removesuffix(".0") + " KB"
 
 
 def next_index(session: Session, course_id: int) -> int:
@@ -45,6 +116,134 @@ def add_media(session: Session, values: dict[str, Any], actor: User) -> MediaRep
                 session.add(media)
                 session.flush()
         except IntegrityError:
+            # A race lost on the index, or the course deleted since it was read.
+            if not session.scalar(select(exists().where(Course.course_id == course.course_id))):
+                raise CourseNotFound() from None
             continue
         return media
     raise Conflict("Too many simultaneous uploads to this course; try again")
+
+
+# -- uploads --------------------------------------------------------------------------------
+
+
+def check_size(size: int, rules: MediaSettings) -> None:
+    """Refuse a file over the limit; callers reading a stream call it as the bytes arrive."""
+    if size > rules.max_upload_bytes:
+        raise FileTooLarge(rules.max_upload_bytes)
+
+
+def sniff_type(data: bytes) -> str | None:
+    """The MIME type the content says it has (None when unknown); the name plays no part."""
+    if data.startswith(_EBML_MAGIC):
+        if _WEBM_DOCTYPE.search(data[:_EBML_HEADER_BYTES]):
+            return "video/webm"
+        return "video/x-matroska"
+    if data[4:8] == b"ftyp" and data[8:12] in _MP4_BRANDS:
+        return "video/mp4"
+    try:
+        return puremagic.from_string(data, mime=True) or None
+    except puremagic.PureError:
+        return None
+
+
+def check_content(data: bytes, rules: MediaSettings) -> str:
+    """The file's type, once it is known to be a non-empty file of an allowed type and size."""
+    if not data:
+        raise InvalidInput("is empty", field="file")
+    check_size(len(data), rules)
+    mime = sniff_type(data)
+    if mime is None or mime not in rules.allowed_types:
+        raise InvalidInput(
+            f"type {mime or 'unknown'} is not allowed; allowed: {', '.join(rules.allowed_types)}",
+            field="file",
+        )
+    return mime
+
+
+def media_type_for(mime: str) -> MediaType:
+    if mime.startswith("image/"):
+        return MediaType.IMAGE
+    if mime.startswith("video/"):
+        return MediaType.VIDEO
+    return MediaType.DOCUMENT
+
+
+def extension_for(mime: str) -> str:
+    return _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or ""
+
+
+def content_type_for(key: str) -> str:
+    """The type to serve a stored file with: its extension was chosen from its content."""
+    extension = "." + key.rpartition(".")[2].lower() if "." in key else ""
+    known = _TYPES.get(extension) or mimetypes.guess_type(key)[0]
+    return known or "application/octet-stream"
+
+
+def ensure_can_change(course: Course, actor: User) -> None:
+    if actor.role is not Role.ADMIN and course.instructor_id != actor.user_id:
+        raise NotCourseInstructor()
+
+
+def _storage_key(storage: Storage, course_id: int, mime: str) -> str:
+    # A name of ours: the client's file name never reaches a path or a URL.
+    key = f"courses/{course_id}/{uuid.uuid4().hex}{extension_for(mime)}"
+    if len(storage.url(key)) > _MAX_URL_LENGTH:
+        raise ConfigurationError(f"storage URLs are longer than {_MAX_URL_LENGTH} characters")
+    return key
+
+
+def upload_media(
+    session: Session,
+    storage: Storage,
+    rules: MediaSettings,
+    *,
+    course_id: int,
+    filename: str,
+    data: bytes,
+    actor: User,
+) -> MediaRepository:
+    """Store a file of a course and record it, next in the course's upload order.
+
+    The file is written before its row, and removed again if the unit of work rolls back
+    (the insert or the commit fails), so the store never keeps a file nobody can find.
+    """
+    course = session.get(Course, course_id)
+    if course is None:
+        raise CourseNotFound()
+    ensure_can_change(course, actor)
+    mime = check_content(data, rules)
+    key = _storage_key(storage, course.course_id, mime)
+    try:
+        url = storage.save(key, data, content_type=mime)
+    except StorageUnavailable as exc:
+        log.error("media storage failed", key=key, error=str(exc))
+        raise StorageDown() from exc
+    after_rollback(session, lambda: storage.delete(key))
+    values = {"course_id": course.course_id, "media_type": media_type_for(mime), "media_url": url}
+    media = add_media(session, values, actor)
+    # The client's name is kept for the log only, shortened: it is untrusted text.
+    log.info("media stored", key=key, media_id=media.media_id, original_name=filename[:100])
+    return media
+
+
+def find_media(
+    session: Session, url: str, *, within: ColumnElement[bool] | bool
+) -> MediaRepository | None:
+    """The media row of a stored file's URL, among the rows ``within`` lets the caller see."""
+    if within is False:
+        return None
+    query = select(MediaRepository).where(MediaRepository.media_url == url)
+    if within is not True:
+        query = query.where(within)
+    return session.scalars(query.limit(1)).first()
+
+
+def remove_media(session: Session, storage: Storage, media: MediaRepository) -> None:
+    """Delete a media row, and its stored file once the deletion is committed (a rollback
+    keeps both). A URL the store did not make (an external link) has no file of ours."""
+    key = storage.key_for(media.media_url)
+    session.delete(media)
+    session.flush()
+    if key is not None:
+        after_commit(session, lambda: storage.delete(key))

@@ -18,7 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.database import after_commit
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.logging import current_request_id
 from models import (
     Certificate,
     Course,
@@ -228,6 +230,28 @@ def record_outcome(
             notification.status = NotificationStatus.FAILED
     notification.claimed_until = None
     session.flush()
+
+
+def resend(session: Session, notification_id: int) -> Notification:
+    """An admin sends a failed notification again: it becomes pending and goes to the worker
+    after the commit (the sweeper picks it up if the queue is down). It gets one more
+    attempt; if that fails too, it is failed again."""
+    notification = session.get(Notification, notification_id)
+    if notification is None:
+        raise NotificationNotFound()
+    if notification.status is not NotificationStatus.FAILED:
+        raise Conflict("Only a failed notification can be sent again")
+    notification.status = NotificationStatus.PENDING
+    notification.claimed_until = None
+    session.flush()
+    after_commit(session, lambda: _hand_over(notification_id))
+    return notification
+
+
+def _hand_over(notification_id: int) -> None:
+    from jobs.notifications import send_notification
+
+    send_notification(notification_id, current_request_id())
 
 
 # -- what users and admins see --------------------------------------------------------------

@@ -120,3 +120,42 @@ def revoke_all_for_user(session: Session, *, user_id: int) -> None:
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+# -- admin panel sign-ins ----------------------------------------------------------------------
+# A panel sign-in is a row of the same table, so signing out, a password change and
+# deactivation end it like any other session. It is born spent (``used_at`` set), so it can
+# never be exchanged for API tokens: presenting it to the refresh endpoint counts as reuse
+# and revokes it.
+
+PANEL_FAMILY_PREFIX = "panel-"
+
+
+def issue_panel_session(session: Session, *, user_id: int, lifetime: timedelta) -> str:
+    token = secrets.token_urlsafe(48)
+    session.add(
+        RefreshToken(
+            user_id=user_id,
+            # Within the column's 36 characters, like the UUIDs of API sign-ins.
+            family_id=f"{PANEL_FAMILY_PREFIX}{uuid.uuid4().hex[:30]}",
+            token_hash=_digest(token),
+            expires_at=utcnow() + lifetime,
+            used_at=utcnow(),
+        )
+    )
+    session.flush()
+    return token
+
+
+def panel_session_user(session: Session, *, token: str) -> User | None:
+    """The active user a live panel sign-in belongs to, or None."""
+    user_id = session.scalar(
+        select(RefreshToken.user_id).where(
+            RefreshToken.token_hash == _digest(token),
+            RefreshToken.family_id.startswith(PANEL_FAMILY_PREFIX),
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.expires_at > utcnow(),
+        )
+    )
+    user = session.get(User, user_id) if user_id is not None else None
+    return user if user is not None and user.is_active else None

@@ -18,7 +18,6 @@ from fastcrud import FastCRUD
 from fastcrud.core.config.policy_configs import PolicyConfig
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Column, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,11 +27,18 @@ from api.data.schemas import Count, CursorPage, Deleted, Page, schemas_for
 from api.deps import SessionDep, StateDep
 from api.envelope import Envelope, error_responses, ok
 from api.schemas.base import RowId
-from core.db_errors import classify
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from core.errors import Forbidden, InvalidInput, Unauthorized
 from models import Role, User
 from resources import Operation, Resource
-from resources.declaration import Condition
+from resources.writes import (
+    check_write,
+    delete_row,
+    insert_row,
+    integrity_error,
+    not_found,
+    update_row,
+    writable_row,
+)
 
 
 def _camel(name: str) -> str:
@@ -79,25 +85,9 @@ class ResourceRoutes:
             hidden_columns=resource.hidden,
         )
 
-    def not_found(self) -> NotFound:
-        return NotFound(f"{self.resource.title} not found")
-
-    async def _reaches(
-        self, session: AsyncSession, item_id: int, condition: Condition, column: Any = None
-    ) -> bool:
-        key = column if column is not None else self.pk_column
-        if condition is False:
-            return False
-        where = [key == item_id] if condition is True else [key == item_id, condition]
-        return bool(await session.scalar(select(exists().where(*where))))
-
     async def writable_row(self, session: AsyncSession, user: User, item_id: int) -> Any:
-        """The row to change: 404 if the caller cannot see it, 403 if they may only read it."""
-        if not await self._reaches(session, item_id, self.resource.read_scope(user)):
-            raise self.not_found()
-        if not await self._reaches(session, item_id, self.resource.write_scope(user)):
-            raise Forbidden()
-        return await session.get(self.resource.model, item_id)
+        resource = self.resource
+        return await session.run_sync(lambda sync: writable_row(sync, resource, user, item_id))
 
     async def read_row(self, session: AsyncSession, user: User, item_id: int) -> BaseModel:
         crud = self.crud.with_policy(self.policy(user))
@@ -105,66 +95,16 @@ class ResourceRoutes:
             session, schema_to_select=self.schemas.read, where=self.pk_column == item_id
         )
         if row is None:
-            raise self.not_found()
+            raise not_found(self.resource)
         return self.schemas.read.model_validate(row)
-
-    # -- the rules every write follows ----------------------------------------------------
 
     async def check_write(
         self, session: AsyncSession, user: User, values: dict[str, Any], existing: Any | None
     ) -> None:
-        resource = self.resource
-        owner = resource.owner
-        if owner is not None and owner in values and user.role is not Role.ADMIN:
-            raise InvalidInput("is set from the signed-in user", field=owner)
-        for name, value in values.items():
-            column = resource.columns.get(name)
-            if column is None:
-                continue
-            if value is None and not column.nullable and existing is not None:
-                raise InvalidInput("must not be null", field=name)
-            if value is not None and column.foreign_keys:
-                await self._check_reference(session, user, name, column, value)
-        if resource.validate is not None:
-            validate = resource.validate
-            await session.run_sync(lambda sync: validate(sync, values, user, existing))
-
-    async def _check_reference(
-        self, session: AsyncSession, user: User, name: str, column: Column[Any], value: Any
-    ) -> None:
-        """A reference must name a row that exists and that the caller reaches; the parent
-        of a catalog row (a module's course, say) must be one the caller may change."""
-        target = next(iter(column.foreign_keys)).column
-        referenced = self.registry.get(target.table.name)
-        condition: Condition = True
-        if referenced is not None:
-            parent = name in self.resource.immutable or name == "course_id"
-            condition = referenced.write_scope(user) if parent else referenced.read_scope(user)
-        if not await self._reaches(session, value, condition, column=target):
-            raise InvalidInput("refers to a record that does not exist or is not yours", field=name)
-
-    def integrity_error(self, error: IntegrityError, action: str) -> Exception:
-        violation = classify(error, self.resource.model.__table__)
-        fields = [_camel(column) for column in violation.columns]
-        title = self.resource.title.lower()
-        if violation.kind == "unique":
-            return Conflict(f"A {title} with this {' and '.join(fields) or 'value'} already exists")
-        if violation.kind == "foreign_key" and action == "delete":
-            return Conflict(
-                f"This {title} is still referenced by other records and cannot be deleted"
-            )
-        if violation.kind == "foreign_key":
-            return InvalidInput(
-                "refers to a record that does not exist", field=fields[0] if fields else None
-            )
-        if violation.kind == "not_null":
-            return InvalidInput("is required", field=fields[0] if fields else None)
-        if violation.kind == "check":
-            return InvalidInput(
-                f"breaks the rule {violation.constraint or 'of this field'}",
-                field=fields[0] if fields else None,
-            )
-        return Conflict("The request conflicts with existing data")
+        resource, registry = self.resource, self.registry
+        await session.run_sync(
+            lambda sync: check_write(sync, resource, registry, user, values, existing)
+        )
 
     # -- handlers -------------------------------------------------------------------------
 
@@ -236,17 +176,13 @@ class ResourceRoutes:
         ) -> Any:
             values = body.model_dump(exclude_unset=True)
             await self.check_write(session, actor, values, existing=None)
-            if (
-                resource.owner is not None
-                and (actor.role is not Role.ADMIN or values.get(resource.owner) is None)
-                and resource.create_with is None
-            ):
-                values[resource.owner] = actor.user_id
             try:
                 async with session.begin_nested():
-                    row = await self._insert(session, actor, values)
+                    row = await session.run_sync(
+                        lambda sync: insert_row(sync, resource, actor, values)
+                    )
             except IntegrityError as error:
-                raise self.integrity_error(error, "create") from error
+                raise integrity_error(resource, error, "create") from error
             return ok(await self.read_row(session, actor, getattr(row, self.pk)))
 
         async def update_item(
@@ -262,9 +198,11 @@ class ResourceRoutes:
             await self.check_write(session, actor, values, existing=existing)
             try:
                 async with session.begin_nested():
-                    await self._update(session, actor, existing, item_id, values)
+                    await session.run_sync(
+                        lambda sync: update_row(sync, resource, actor, existing, values)
+                    )
             except IntegrityError as error:
-                raise self.integrity_error(error, "update") from error
+                raise integrity_error(resource, error, "update") from error
             session.expire(existing)
             return ok(await self.read_row(session, actor, item_id))
 
@@ -272,12 +210,11 @@ class ResourceRoutes:
             item_id: RowId, session: SessionDep, actor: Annotated[User, self.requires("delete")]
         ) -> Any:
             await self.writable_row(session, actor, item_id)
-            crud = self.crud.with_policy(self.policy(actor))
             try:
                 async with session.begin_nested():
-                    await crud.delete(session, commit=False, where=self.pk_column == item_id)
+                    await session.run_sync(lambda sync: delete_row(sync, resource, item_id))
             except IntegrityError as error:
-                raise self.integrity_error(error, "delete") from error
+                raise integrity_error(resource, error, "delete") from error
             return ok(Deleted(message=f"{resource.title} deleted"))
 
         return {
@@ -288,30 +225,6 @@ class ResourceRoutes:
             "update": update_item,
             "delete": delete_item,
         }
-
-    async def _insert(self, session: AsyncSession, actor: User, values: dict[str, Any]) -> Any:
-        create_with = self.resource.create_with
-        if create_with is not None:
-            return await session.run_sync(lambda sync: create_with(sync, values, actor))
-        row = self.resource.model(**values)
-        session.add(row)
-        await session.flush()
-        return row
-
-    async def _update(
-        self,
-        session: AsyncSession,
-        actor: User,
-        existing: Any,
-        item_id: int,
-        values: dict[str, Any],
-    ) -> None:
-        update_with = self.resource.update_with
-        if update_with is not None:
-            await session.run_sync(lambda sync: update_with(sync, existing, values, actor))
-            return
-        crud = self.crud.with_policy(self.policy(actor))
-        await crud.update(session, values, commit=False, where=self.pk_column == item_id)
 
     # -- documentation --------------------------------------------------------------------
 

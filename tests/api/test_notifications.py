@@ -35,7 +35,6 @@ from services.notifications import (
     payment_settled,
     set_preferences,
 )
-from tests.api.data.conftest import token_for
 from tests.api.helpers import assert_error, data, invalid_fields
 from tests.conftest import free_port
 from tests.fakes.push_service import PushServer, browser_keys, vapid_keys
@@ -47,6 +46,7 @@ from tests.models.factories import (
     make_payment,
     make_user,
 )
+from tests.world import token_for
 
 
 def auth(user: User) -> dict[str, str]:

@@ -58,3 +58,38 @@ class TestEngines:
 
         assert isinstance(settings, Settings)
         assert asyncio.run(self._select_one(settings.database.url, tmp_path)) == 1
+
+    def test_a_savepoint_before_any_write_stays_inside_the_transaction(
+        self, tmp_path: Path
+    ) -> None:
+        # Python's sqlite3 starts a transaction only at the first write: a savepoint taken
+        # first would otherwise commit when released, beyond the reach of a rollback.
+        engine = make_sync_engine(base_settings(tmp_path, f"sqlite:///{tmp_path}/sp.db"))
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE notes (body TEXT)"))
+        with engine.connect() as conn:
+            conn.execute(text("SELECT count(*) FROM notes"))
+            with conn.begin_nested():
+                conn.execute(text("INSERT INTO notes VALUES ('kept only if committed')"))
+            conn.rollback()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM notes")).scalar() == 0
+        engine.dispose()
+
+    def test_the_async_engine_keeps_savepoints_nested_too(self, tmp_path: Path) -> None:
+        import asyncio
+
+        async def scenario() -> int:
+            engine = make_async_engine(base_settings(tmp_path, f"sqlite:///{tmp_path}/asp.db"))
+            async with engine.begin() as conn:
+                await conn.execute(text("CREATE TABLE notes (body TEXT)"))
+            async with engine.connect() as conn:
+                async with conn.begin_nested():
+                    await conn.execute(text("INSERT INTO notes VALUES ('not kept')"))
+                await conn.rollback()
+            async with engine.connect() as conn:
+                count = (await conn.execute(text("SELECT count(*) FROM notes"))).scalar_one()
+            await engine.dispose()
+            return int(count)
+
+        assert asyncio.run(scenario()) == 0

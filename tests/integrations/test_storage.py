@@ -59,6 +59,13 @@ class TestEveryBackend:
         with pytest.raises(ValueError, match="not a storage key"):
             storage.save(key, b"x", content_type="text/plain")
 
+    def test_a_url_it_made_leads_back_to_its_key(self, storage: Storage) -> None:
+        url = storage.save("courses/3/a.pdf", b"%PDF-1.4", content_type="application/pdf")
+        assert storage.key_for(url) == "courses/3/a.pdf"
+        for foreign in ("https://cdn.example.com/courses/3/a.pdf", url + "/../../etc/passwd"):
+            assert storage.key_for(foreign) is None
+        storage.delete("courses/3/a.pdf")
+
 
 def test_s3_keys_live_under_the_prefix(s3: S3Storage) -> None:
     s3.save("certificates/abc.pdf", b"%PDF-1.7", content_type="application/pdf")

@@ -25,10 +25,10 @@ from models import (
     Role,
 )
 from services.notifications import enrollment_created
-from tests.api.data.conftest import token_for
 from tests.conftest import free_port
 from tests.fakes.smtp import SmtpServer, bodies
 from tests.models.factories import make_course, make_enrollment, make_user
+from tests.world import token_for
 
 pytestmark = pytest.mark.slow
 

@@ -36,6 +36,7 @@ PLATFORM_TABLES = {
     "outbox_events",
     "push_subscriptions",
     "notification_preferences",
+    "audit_log",
 }
 
 

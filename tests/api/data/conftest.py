@@ -1,169 +1,17 @@
-"""A small world for the data API: two students, two instructors, an admin, and rows of
-every table belonging to each of them."""
+"""The data API's tests share the world of tests/world.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import timedelta
-from decimal import Decimal
 
-import jwt
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
 from api.app import create_app
-from core.clock import utcnow
 from core.settings import Settings
-from models import (
-    Analytics,
-    Certificate,
-    CourseCatalog,
-    MediaType,
-    Notification,
-    NotificationLog,
-    NotificationType,
-    ProgressTracking,
-    Quiz,
-    Role,
-    User,
-    UserAccount,
-)
-from models.media import MediaRepository
-from tests.conftest import FAKE_JWT_SECRET
-from tests.models.factories import (
-    make_course,
-    make_enrollment,
-    make_module,
-    make_payment,
-    make_user,
-)
+from tests.world import World, token_for, world
 
-
-def token_for(user_id: int) -> str:
-    """An access token exactly like the ones sign-in issues (signing in costs an Argon2 hash)."""
-    claims = {
-        "sub": str(user_id),
-        "aud": ["fastapi-users:auth"],
-        "exp": utcnow() + timedelta(minutes=15),
-    }
-    return jwt.encode(claims, FAKE_JWT_SECRET, algorithm="HS256")
-
-
-@dataclass
-class World:
-    users: dict[str, int] = field(default_factory=dict)
-    # The id of each table's row that belongs to each actor: rows[table][actor] = id.
-    rows: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def headers(self, actor: str) -> dict[str, str]:
-        if actor == "anonymous":
-            return {}
-        return {"Authorization": f"Bearer {token_for(self.users[actor])}"}
-
-    def add(self, table: str, actor: str, row_id: int) -> None:
-        self.rows.setdefault(table, {})[actor] = row_id
-
-
-def _student_history(
-    session: Session, world: World, actor: str, student: User, course: object, module: object
-) -> None:
-    payment = make_payment(session, student, course)  # type: ignore[arg-type]
-    enrollment = make_enrollment(session, student, course, payment_id=payment.payment_id)  # type: ignore[arg-type]
-    progress = ProgressTracking(
-        enrollment_id=enrollment.enrollment_id, module_id=module.module_id, progress=Decimal("50")
-    )  # type: ignore[attr-defined]
-    certificate = Certificate(
-        user_id=student.user_id,
-        course_id=course.course_id,  # type: ignore[attr-defined]
-        unique_id=f"cert-{actor}",
-    )
-    notification = Notification(
-        user_id=student.user_id, type=NotificationType.IN_APP, message=f"hello {actor}"
-    )
-    account = UserAccount(
-        user_id=student.user_id,
-        provider="google",
-        provider_user_id=f"g-{actor}",
-        access_token="ciphertext",
-    )
-    event = Analytics(user_id=student.user_id, course_id=course.course_id, event_type="view")  # type: ignore[attr-defined]
-    session.add_all([progress, certificate, notification, account, event])
-    session.flush()
-    log = NotificationLog(notification_id=notification.notification_id)
-    session.add(log)
-    session.flush()
-    for table, row_id in [
-        ("payment_gateway", payment.payment_id),
-        ("enrollments", enrollment.enrollment_id),
-        ("progress_tracking", progress.progress_id),
-        ("certificates", certificate.certificate_id),
-        ("notifications", notification.notification_id),
-        ("notification_log", log.log_id),
-        ("user_accounts", account.account_id),
-        ("analytics", event.analytic_id),
-    ]:
-        world.add(table, actor, row_id)
-
-
-def _instructor_catalog(
-    session: Session, world: World, actor: str, instructor: User, *, published: bool
-) -> tuple[object, object]:
-    course = make_course(session, instructor=instructor, title=f"Course of {actor}")
-    catalog = session.query(CourseCatalog).filter_by(course_id=course.course_id).one()
-    catalog.is_active = published
-    module = make_module(session, course, title=f"Module of {actor}")
-    media = MediaRepository(
-        course_id=course.course_id,
-        instructor_id=instructor.user_id,
-        media_type=MediaType.IMAGE,
-        media_url=f"https://cdn.example.com/{actor}.png",
-        index=0,
-    )
-    quiz = Quiz(
-        course_id=course.course_id,
-        module_id=module.module_id,
-        title=f"Quiz of {actor}",
-        questions=[{"question": "2+2?", "choices": ["3", "4"], "answer": 1}],
-    )
-    session.add_all([media, quiz])
-    session.flush()
-    for table, row_id in [
-        ("courses", course.course_id),
-        ("course_catalog", catalog.catalog_id),
-        ("course_modules", module.module_id),
-        ("media_repository", media.media_id),
-        ("quizzes", quiz.quiz_id),
-    ]:
-        world.add(table, actor, row_id)
-    return course, module
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    world = World()
-    people = {
-        "student_a": make_user(session, email="a@example.com", name="Student A"),
-        "student_b": make_user(session, email="b@example.com", name="Student B"),
-        "instructor_x": make_user(session, email="x@example.com", role=Role.INSTRUCTOR),
-        "instructor_y": make_user(session, email="y@example.com", role=Role.INSTRUCTOR),
-        "admin": make_user(session, email="root@example.com", role=Role.ADMIN),
-    }
-    for actor, user in people.items():
-        world.users[actor] = user.user_id
-        world.add("users", actor, user.user_id)
-    course_x, module_x = _instructor_catalog(
-        session, world, "instructor_x", people["instructor_x"], published=True
-    )
-    course_y, module_y = _instructor_catalog(
-        session, world, "instructor_y", people["instructor_y"], published=False
-    )
-    # Student A learns from X, student B from Y.
-    _student_history(session, world, "student_a", people["student_a"], course_x, module_x)
-    _student_history(session, world, "student_b", people["student_b"], course_y, module_y)
-    session.commit()
-    return world
+__all__ = ["World", "token_for", "world"]
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from models import Role, User
 from models.base import NAMING_CONVENTION, TimestampMixin
 from resources import Resource, all_rows
 from resources.declaration import EVERYTHING
-from tests.api.data.conftest import World
 from tests.api.helpers import assert_error, data, invalid_fields
+from tests.world import World
 
 
 class ScratchBase(DeclarativeBase):

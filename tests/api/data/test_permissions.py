@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic.alias_generators import to_camel
 
 from resources.registry import RESOURCES
-from tests.api.data.conftest import World
+from tests.world import World
 
 A, B, X, Y, ADMIN, ANON = (
     "student_a",
@@ -49,9 +49,11 @@ VISIBLE: dict[str, dict[str, set[str]]] = {
     "notifications": PRIVATE,
     "notification_log": PRIVATE,
     "analytics": {ADMIN: {A, B}},  # nobody else may list analytics at all
+    "audit_log": {ADMIN: {ADMIN}},  # the admin panel's record, for admins only
 }
 
 WORKFLOW = {
+    "audit_log",
     "user_accounts",
     "enrollments",
     "progress_tracking",

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from models import Difficulty, Role
-from tests.api.data.conftest import token_for
 from tests.api.helpers import data, invalid_fields
 from tests.models.factories import make_course, make_user
+from tests.world import token_for
 
 COURSES = [
     ("Python for Beginners", "Programming", Difficulty.BEGINNER, "10.00", "4.50"),

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import CourseCatalog, RefreshToken, User
-from tests.api.data.conftest import World
 from tests.api.helpers import assert_error, data, invalid_fields
+from tests.world import World
 
 X, Y, A, ADMIN = "instructor_x", "instructor_y", "student_a", "admin"
 NEW_COURSE = {

@@ -1,0 +1,76 @@
+"""The admin panel's tests: the shared world (tests/world.py), with passwords to sign in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from core.passwords import hash_password
+from core.settings import Settings
+from models import User
+from tests.world import World, world
+
+__all__ = ["PANEL_PASSWORD", "World", "world"]
+
+PANEL_PASSWORD = "panel-password-123"
+
+
+@pytest.fixture(scope="session")
+def panel_password_hash() -> str:
+    # Hashed once: Argon2 is deliberately slow.
+    return hash_password(PANEL_PASSWORD)
+
+
+@pytest.fixture
+def panel_world(world: World, session: Session, panel_password_hash: str) -> World:
+    """The world, where everyone's password is PANEL_PASSWORD."""
+    session.execute(update(User).values(password_hash=panel_password_hash))
+    session.commit()
+    return world
+
+
+@pytest.fixture
+def panel_app(settings: Settings) -> Iterator[FastAPI]:
+    # Sign-in attempts are limited; these tests sign in many times from one address.
+    relaxed = settings.model_copy(
+        update={"ratelimit": settings.ratelimit.model_copy(update={"enabled": False})}
+    )
+    app = create_app(relaxed)
+    with TestClient(app):  # runs the lifespan once, for every client below
+        yield app
+
+
+SignIn = Callable[[str], TestClient]
+
+
+@pytest.fixture
+def sign_in(panel_app: FastAPI, panel_world: World) -> Iterator[SignIn]:
+    """``sign_in(actor)``: a client of its own (its own cookies) signed in to the panel as
+    one of the world's actors ("admin", "instructor_x", ...)."""
+    clients: list[TestClient] = []
+    emails = {
+        "student_a": "a@example.com",
+        "student_b": "b@example.com",
+        "instructor_x": "x@example.com",
+        "instructor_y": "y@example.com",
+        "admin": "root@example.com",
+    }
+
+    def signed_in(actor: str) -> TestClient:
+        client = TestClient(panel_app, follow_redirects=False)
+        clients.append(client)
+        answer = client.post(
+            "/admin/login", data={"username": emails[actor], "password": PANEL_PASSWORD}
+        )
+        assert answer.status_code == 302, answer.text
+        return client
+
+    yield signed_in
+    for client in clients:
+        client.close()
