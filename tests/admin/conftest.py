@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from api.app import create_app
 from core.passwords import hash_password
-from core.settings import Settings
 from models import User
+from tests.conftest import base_settings
 from tests.world import World, world
 
 __all__ = ["PANEL_PASSWORD", "World", "world"]
@@ -35,13 +35,20 @@ def panel_world(world: World, session: Session, panel_password_hash: str) -> Wor
     return world
 
 
-@pytest.fixture
-def panel_app(settings: Settings) -> Iterator[FastAPI]:
-    # Sign-in attempts are limited; these tests sign in many times from one address.
-    relaxed = settings.model_copy(
-        update={"ratelimit": settings.ratelimit.model_copy(update={"enabled": False})}
+@pytest.fixture(scope="session")
+def panel_app(
+    migrated_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FastAPI]:
+    """The app, built once per backend: building and warming up an app (its engines, their
+    statement caches) costs far more than a test. Each test still has its own world, and
+    each ``sign_in`` its own cookies."""
+    settings = base_settings(
+        tmp_path_factory.mktemp("var"),
+        migrated_engine.url.render_as_string(hide_password=False),
+        # Sign-in attempts are limited; these tests sign in many times from one address.
+        ratelimit={"enabled": False},
     )
-    app = create_app(relaxed)
+    app = create_app(settings)
     with TestClient(app):  # runs the lifespan once, for every client below
         yield app
 

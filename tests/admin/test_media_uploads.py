@@ -3,9 +3,11 @@ all or nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +18,18 @@ from models import AuditEntry, MediaRepository, MediaType
 from tests.admin.conftest import PANEL_PASSWORD, SignIn
 from tests.services import media_samples as samples
 from tests.world import World
+
+
+@pytest.fixture
+def panel_app(settings: Settings) -> Iterator[FastAPI]:
+    """An app of this test's own: its files land in this test's folder, where the test
+    can see exactly what was stored."""
+    relaxed = settings.model_copy(
+        update={"ratelimit": settings.ratelimit.model_copy(update={"enabled": False})}
+    )
+    app = create_app(relaxed)
+    with TestClient(app):
+        yield app
 
 
 def upload(client: TestClient, course_id: int, name: str, content: bytes, kind: str) -> object:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from contextlib import closing
 from typing import Any, NamedTuple
 
@@ -18,13 +17,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.app import create_app
 from models import Base, PaymentGateway, UserAccount
 from tests.admin.conftest import SignIn
-from tests.conftest import base_settings
 from tests.world import World
 
 # -- the world's rows, per view ---------------------------------------------------------------
@@ -164,24 +161,6 @@ class Secrets(NamedTuple):
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def panel_app(
-    migrated_engine: Engine, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FastAPI]:
-    """The conftest's ``panel_app``, built once per backend for this module instead of once
-    per test: building and warming up an app costs about a second, and this module has over
-    a hundred cases. Each test still has its own world and signs in afresh."""
-    settings = base_settings(
-        tmp_path_factory.mktemp("var"),
-        migrated_engine.url.render_as_string(hide_password=False),
-        # Sign-in attempts are limited; these tests sign in many times from one address.
-        ratelimit={"enabled": False},
-    )
-    app = create_app(settings)
-    with TestClient(app):
-        yield app
 
 
 @pytest.fixture
