@@ -18,6 +18,7 @@ from wtforms import Form, PasswordField, SelectField, StringField, validators
 
 from models import Role, User
 from resources import Resource
+from resources.declaration import as_clause
 
 if TYPE_CHECKING:
     from admin.views import ResourceView
@@ -59,8 +60,6 @@ async def _choices(
     # never beyond what the user reaches in the panel.
     parent = name in resource.immutable or name == "course_id"
     scope = referenced.write_scope(user) if parent else referenced.read_scope(user)
-    from admin.views import as_clause
-
     statement = statement.where(as_clause(scope), as_clause(referenced.panel_scope(user)))
     if name == resource.owner:
         statement = statement.where(User.role.in_((Role.INSTRUCTOR, Role.ADMIN)))

@@ -20,7 +20,7 @@ from sqladmin import ModelView
 from sqladmin.authorization import custom_action
 from sqladmin.filters import BooleanFilter, StaticValuesFilter
 from sqladmin.models import ModelViewMeta
-from sqlalchemy import JSON, Boolean, Select, String, Text, false, func, select, true
+from sqlalchemy import JSON, Boolean, Select, String, Text, func, select
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,7 +37,7 @@ from core.database import async_unit_of_work
 from core.errors import DomainError
 from models import Role, User
 from resources import Resource
-from resources.declaration import Condition, Operation
+from resources.declaration import Operation, as_clause
 from resources.writes import (
     check_write,
     delete_row,
@@ -52,14 +52,6 @@ from services.audit import record
 
 class PanelError(Exception):
     """A refusal shown to the panel user on the form (sqladmin displays ``str()``)."""
-
-
-def as_clause(condition: Condition) -> ColumnElement[bool]:
-    if condition is True:
-        return true()
-    if condition is False:
-        return false()
-    return condition
 
 
 def describe(error: ValidationError) -> str:

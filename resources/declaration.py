@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from sqlalchemy import Column, inspect
+from sqlalchemy import Column, false, inspect, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,6 +24,15 @@ Scope = Callable[[User], Condition]
 
 def all_rows(_: User) -> Condition:
     return True
+
+
+def as_clause(condition: Condition) -> ColumnElement[bool]:
+    """A scope as SQL, for a ``WHERE`` that takes no Python booleans."""
+    if condition is True:
+        return true()
+    if condition is False:
+        return false()
+    return condition
 
 
 # Domain functions a declaration may name. They take the sync session (they run inside the
