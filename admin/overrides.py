@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from markupsafe import Markup
 from sqladmin import action, expose
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
+from starlette.datastructures import URL, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -54,13 +54,14 @@ class ActionsView(ResourceView):
                 await self.in_transaction(request, one)
         except (PanelError, ValueError) as exc:
             message = str(exc)
-        target = request.headers.get("referer") or str(
-            request.url_for("admin:list", identity=self.identity)
-        )
+        # Back to the panel page it came from; never to another site.
+        target = URL(str(request.url_for("admin:list", identity=self.identity)))
+        referer = URL(request.headers.get("referer", ""))
+        if referer.netloc == request.url.netloc and referer.path.startswith(BASE_URL):
+            target = referer
         if message:
-            separator = "&" if "?" in target else "?"
-            target = f"{target}{separator}error={message}"
-        return RedirectResponse(target, status_code=302)
+            target = target.include_query_params(error=message)
+        return RedirectResponse(str(target), status_code=302)
 
 
 class CourseView(ActionsView):

@@ -116,6 +116,26 @@ class TestResendingANotification:
         assert answer.status_code == 403
 
 
+class TestWhereAnActionLeadsBack:
+    def test_to_the_panel_page_it_was_started_from(
+        self, sign_in: SignIn, panel_world: World
+    ) -> None:
+        course_id = panel_world.rows["courses"]["instructor_x"]
+        page = f"http://testserver/admin/courses/details/{course_id}"
+        answer = sign_in("instructor_x").get(
+            f"/admin/courses/action/unpublish?pks={course_id}", headers={"referer": page}
+        )
+        assert answer.headers["location"] == page
+
+    def test_never_to_another_site(self, sign_in: SignIn, panel_world: World) -> None:
+        course_id = panel_world.rows["courses"]["instructor_x"]
+        answer = sign_in("instructor_x").get(
+            f"/admin/courses/action/unpublish?pks={course_id}",
+            headers={"referer": "https://evil.example/admin/courses/list"},
+        )
+        assert answer.headers["location"] == "http://testserver/admin/courses/list"
+
+
 class TestTheAuditLog:
     def test_records_who_created_changed_and_deleted_what(
         self, sign_in: SignIn, panel_world: World, session: Session
