@@ -34,12 +34,16 @@ chromium:
 run: install
 	$(BIN)/lms run
 
+# In parallel, one pytest-xdist worker per core (at most 8; see "Tests" in README.md).
+# worksteal hands each worker one contiguous run of the suite, so a worker mostly builds the
+# per-backend fixtures (database, apps) of one backend only.
 test: install
-	$(BIN)/pytest --cov --cov-report=term --cov-report=xml:var/coverage.xml
+	$(BIN)/pytest -n auto --maxprocesses=8 --dist worksteal \
+	  --cov --cov-report=term --cov-report=xml:var/coverage.xml
 
 # The suite without the slow end-to-end process tests, for quick iterations.
 test-fast: install
-	$(BIN)/pytest -m 'not slow'
+	$(BIN)/pytest -n auto --maxprocesses=8 --dist worksteal -m 'not slow'
 
 lint: install
 	$(BIN)/ruff check .

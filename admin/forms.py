@@ -3,7 +3,7 @@
 Plain columns are converted by sqladmin's own converter. References (foreign keys) are
 drop-downs of the rows this user may point at, never the whole table: a module's course
 lists only the instructor's own courses, a course's instructor only instructors. The same
-rule is checked again when the form is saved (``resources.writes.check_write``), so a
+rule (``resources.writes.reference_scope``) is checked again when the form is saved, so a
 forged post cannot reach further than the drop-down.
 """
 
@@ -19,6 +19,7 @@ from wtforms import Form, PasswordField, SelectField, StringField, validators
 from models import Role, User
 from resources import Resource
 from resources.declaration import as_clause
+from resources.writes import reference_scope
 
 if TYPE_CHECKING:
     from admin.views import ResourceView
@@ -55,12 +56,9 @@ async def _choices(
     model: Any = referenced.model if referenced is not None else None
     if referenced is None or model is None:
         return []
-    statement = select(model)
-    # The same reach as the save-time check: a parent must be writable, others readable;
-    # never beyond what the user reaches in the panel.
-    parent = name in resource.immutable or name == "course_id"
-    scope = referenced.write_scope(user) if parent else referenced.read_scope(user)
-    statement = statement.where(as_clause(scope), as_clause(referenced.panel_scope(user)))
+    # The same reach as the save-time check, never beyond what the user reaches in the panel.
+    scope = reference_scope(resource, name, referenced, user)
+    statement = select(model).where(as_clause(scope), as_clause(referenced.panel_scope(user)))
     if name == resource.owner:
         statement = statement.where(User.role.in_((Role.INSTRUCTOR, Role.ADMIN)))
     statement = statement.order_by(target.desc()).limit(MAX_CHOICES)

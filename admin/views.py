@@ -5,14 +5,13 @@ and filterable ones, and what each role may do to which rows. Every way sqladmin
 row is scoped to the signed-in user: the list (and its count and export), the details page,
 the edit page and the delete (``details_query``, ``form_edit_query``, ``check_can_*``); the
 forms offer only the rows the user may refer to, and relationship drop-downs are never
-built from the whole table (``form_ajax_refs`` is empty). Writes go through the same rules
-as the data API (``resources.writes``) and are logged in the audit log in the same
-transaction.
+built from the whole table (``form_ajax_refs`` is empty). Writes go through the data API's
+write pipeline (``resources.writes``): the same checks, domain functions and audit entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, cast
 
 from pydantic import ValidationError
@@ -22,7 +21,6 @@ from sqladmin.filters import BooleanFilter, StaticValuesFilter
 from sqladmin.models import ModelViewMeta
 from sqlalchemy import JSON, Boolean, Select, String, Text, func, select
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -39,15 +37,12 @@ from models import Role, User
 from resources import Resource
 from resources.declaration import Operation, as_clause
 from resources.writes import (
-    check_write,
-    delete_row,
-    insert_row,
-    integrity_error,
+    audit,
+    create_record_async,
+    delete_record_async,
     reaches,
-    update_row,
-    writable_row,
+    update_record_async,
 )
-from services.audit import record
 
 
 class PanelError(Exception):
@@ -167,77 +162,53 @@ class ResourceView(ModelView):
             raise PanelError(describe(exc)) from exc
         return checked.model_dump(exclude_unset=True)
 
-    # -- writes: the data API's rules, one transaction, one audit entry ---------------------
+    # -- writes: the data API's pipeline, one transaction, one audit entry ------------------
 
-    async def in_transaction(self, request: Request, work: Callable[[Session, User], Any]) -> Any:
+    async def write(
+        self, request: Request, work: Callable[[AsyncSession, User], Awaitable[Any]]
+    ) -> Any:
+        """Run ``work`` in one unit of work; a refusal is shown on the page."""
         user = panel_user(request)
         try:
             async with async_unit_of_work(self.sessions) as session:
-                return await session.run_sync(lambda sync: work(sync, user))
+                return await work(session, user)
         except DomainError as exc:
             raise PanelError(str(exc)) from exc
+
+    async def in_transaction(self, request: Request, work: Callable[[Session, User], Any]) -> Any:
+        """Run the domain function ``work`` (sync) in one unit of work (the panel's actions)."""
+        return await self.write(
+            request, lambda session, user: session.run_sync(lambda sync: work(sync, user))
+        )
 
     def audit(
         self, session: Session, user: User, action: str, row_id: Any, changes: dict[str, Any]
     ) -> None:
-        record(
-            session,
-            actor=user,
-            action=action,
-            table_name=self.resource.table_name,
-            row_id=row_id,
-            changes=changes,
-            hidden=self.resource.hidden,
-        )
-
-    def guarded(self, session: Session, action: str, write: Callable[[], Any]) -> Any:
-        try:
-            with session.begin_nested():
-                return write()
-        except IntegrityError as error:
-            raise integrity_error(self.resource, error, action) from error
+        audit(session, self.resource, user, action, row_id, changes)
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
         values = self.form_values(data, creating=True)
         resource, registry = self.resource, self.registry
-
-        def create(session: Session, user: User) -> Any:
-            check_write(session, resource, registry, user, values, None)
-            row = self.guarded(
-                session, "create", lambda: insert_row(session, resource, user, values)
-            )
-            self.audit(session, user, "create", getattr(row, resource.primary_key), values)
-            return row
-
-        return await self.in_transaction(request, create)
+        return await self.write(
+            request,
+            lambda session, user: create_record_async(session, resource, registry, user, values),
+        )
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
         values = self.form_values(data, creating=False)
         resource, registry = self.resource, self.registry
-
-        def change(session: Session, user: User) -> Any:
-            row = writable_row(session, resource, user, int(pk))
-            changed = {name: value for name, value in values.items() if getattr(row, name) != value}
-            if changed:
-                check_write(session, resource, registry, user, changed, row)
-                self.guarded(
-                    session, "update", lambda: update_row(session, resource, user, row, changed)
-                )
-                self.audit(session, user, "update", pk, changed)
-            session.refresh(row)
-            return row
-
-        return await self.in_transaction(request, change)
+        return await self.write(
+            request,
+            lambda session, user: update_record_async(
+                session, resource, registry, user, int(pk), values
+            ),
+        )
 
     async def delete_model(self, request: Request, pk: Any) -> None:
         resource = self.resource
-
-        def remove(session: Session, user: User) -> None:
-            writable_row(session, resource, user, int(pk))
-            self.guarded(session, "delete", lambda: delete_row(session, resource, int(pk)))
-            self.audit(session, user, "delete", pk, {})
-
-        await self.in_transaction(request, remove)
+        await self.write(
+            request, lambda session, user: delete_record_async(session, resource, user, int(pk))
+        )
 
 
 def _humanize(name: str) -> str:
@@ -316,6 +287,8 @@ def _plural(title: str) -> str:
         return f"{title[:-1]}ies"
     if title.endswith(("s", "x")):
         return f"{title}es"
+    if title.endswith("z"):
+        return f"{title}zes"  # Quiz, Quizzes
     return f"{title}s"
 
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.state import AppState
-from core.database import async_unit_of_work
+from core.database import AsyncUnitsOfWork, async_unit_of_work, async_units_of_work
 from core.settings import Settings
 
 
@@ -34,8 +34,17 @@ async def get_session(
         yield session
 
 
+def get_units(state: Annotated[AppState, Depends(get_state)]) -> AsyncUnitsOfWork:
+    """Short units of work, opened one after another, for a route that must write, call an
+    outside system with no transaction open, and write again (an upload to S3, a payment
+    with Paystack): ``async with units() as session: ...`` commits at the end of the block.
+    Such a route takes this instead of ``SessionDep``."""
+    return async_units_of_work(state.sessions)
+
+
 # scope="function": the commit (and a refusal it may meet) happens before the response is
 # sent, never after a success the client already saw.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StateDep = Annotated[AppState, Depends(get_state)]
+UnitsDep = Annotated[AsyncUnitsOfWork, Depends(get_units)]

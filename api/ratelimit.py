@@ -1,7 +1,8 @@
 """Rate limits: every API request (per user, or per client IP when anonymous) and, stricter,
 sign-in and registration attempts (per client IP and per email address).
 
-Over the limit the answer is 429 in the envelope with a ``Retry-After`` header.
+Over the limit the answer is 429 in the envelope with a ``Retry-After`` header. The paths in
+``EXEMPT_PREFIXES`` are never counted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ from core.errors import TooManyRequests
 
 ACCESS_TOKEN_AUDIENCE = "fastapi-users:auth"  # noqa: S105 (a JWT audience, not a secret)
 LIMITED_PREFIX = "/api/"
+# Never counted nor refused. Payment providers' webhooks: Paystack posts every merchant's
+# events from a few shared addresses, so a per-IP budget would drop payment confirmations;
+# each post proves itself with its signature instead (checked by its route).
+EXEMPT_PREFIXES: tuple[str, ...] = ("/api/payments/webhooks/",)
+
+
+def is_limited(path: str) -> bool:
+    """Whether a request to ``path`` counts against the caller's budget."""
+    return path.startswith(LIMITED_PREFIX) and not path.startswith(EXEMPT_PREFIXES)
 
 
 def client_ip(scope: Scope) -> str:
@@ -52,7 +62,7 @@ class RateLimitMiddleware:
         self.window = state.settings.ratelimit.window_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(LIMITED_PREFIX):
+        if scope["type"] != "http" or not is_limited(scope["path"]):
             await self.app(scope, receive, send)
             return
         key = f"req:{caller_key(scope, self.secret)}"

@@ -13,8 +13,11 @@ from core.crypto import TokenCipher
 from core.database import async_session_factory, make_async_engine
 from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from core.settings import Settings
+from core.tasks import queue_info
 from integrations.oauth import OAuthVerifier
 from integrations.storage import Storage, make_storage
+from jobs.runtime import Jobs
+from jobs.tasks import build_jobs
 
 
 @dataclass
@@ -27,6 +30,8 @@ class AppState:
     http: httpx.AsyncClient
     cipher: TokenCipher
     storage: Storage
+    # The queue of this app's settings: services enqueue through their session's info.
+    jobs: Jobs
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -39,15 +44,17 @@ class AppState:
                 settings.redis.url, socket_timeout=timeout, socket_connect_timeout=timeout
             )
             limiter = RedisRateLimiter(redis)
+        jobs = build_jobs(settings)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=async_session_factory(engine),
+            sessions=async_session_factory(engine, info=queue_info(jobs)),
             redis=redis,
             limiter=limiter,
             http=httpx.AsyncClient(),
             cipher=TokenCipher.from_settings(settings),
             storage=make_storage(settings),
+            jobs=jobs,
         )
 
     @property
@@ -57,5 +64,6 @@ class AppState:
     async def close(self, *_: Any) -> None:
         await self.engine.dispose()
         await self.http.aclose()
+        self.jobs.close()
         if self.redis is not None:
             await self.redis.aclose()

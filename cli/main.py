@@ -18,15 +18,21 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from api.openapi import write_openapi
+from core import migrations
+from core.crypto import TokenCipher
 from core.database import make_sync_engine, sync_session_factory, unit_of_work
 from core.errors import ConfigurationError, DomainError
 from core.logging import configure_logging
 from core.settings import PROJECT_ROOT, Settings, get_settings
+from jobs.tasks import build_jobs
 from models import Role
+from services.demo import DEMO_LOGINS, seed_demo
+from services.users import create_user
 
 app = typer.Typer(
     name="lms",
-    help="Online learning platform: API, admin panel, dashboards and job worker.",
+    help="Online learning platform: API, admin panel and job worker.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -48,8 +54,6 @@ def _settings() -> Settings:
 
 
 def _migrate(settings: Settings) -> tuple[str | None, str | None]:
-    from core import migrations
-
     engine = make_sync_engine(settings)
     try:
         before = migrations.current_revision(engine)
@@ -71,12 +75,11 @@ def migrate() -> None:
 
 
 def _seed(settings: Settings) -> bool:
-    from services.demo import seed_demo
-
+    cipher = TokenCipher.from_settings(settings)
     engine = make_sync_engine(settings)
     try:
         with unit_of_work(sync_session_factory(engine)) as session:
-            return seed_demo(session, public_url=settings.app.public_url)
+            return seed_demo(session, cipher=cipher, public_url=settings.app.public_url)
     finally:
         engine.dispose()
 
@@ -99,8 +102,6 @@ def create_user_command(
     role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.STUDENT,
 ) -> None:
     """Create a user with the given role (the way to make the first admin)."""
-    from services.users import create_user
-
     settings = _settings()
     engine = make_sync_engine(settings)
     try:
@@ -121,8 +122,6 @@ def openapi(
     / "api-spec.yaml",
 ) -> None:
     """Write the OpenAPI 3 document of the API (docs/api-spec.yaml by default)."""
-    from api.openapi import write_openapi
-
     write_openapi(output)
     typer.echo(f"OpenAPI document written to {output}.")
 
@@ -150,18 +149,18 @@ def worker(
     workers: Annotated[int | None, typer.Option(min=1, help="Worker threads.")] = None,
 ) -> None:
     """Run the background job consumer (Huey)."""
-    from huey.consumer import Consumer
-
-    from jobs.tasks import huey
-
     settings = _settings()
-    consumer = Consumer(huey, workers=workers or settings.jobs.workers, worker_type="thread")
-    consumer.run()
+    jobs = build_jobs(settings)
+    consumer = jobs.huey.create_consumer(
+        workers=workers or settings.jobs.workers, worker_type="thread"
+    )
+    try:
+        consumer.run()
+    finally:
+        jobs.close()
 
 
 def _banner(settings: Settings, host: str, port: int) -> str:
-    from services.demo import DEMO_LOGINS
-
     base = f"http://{host}:{port}"
     lines = [
         "",

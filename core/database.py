@@ -1,7 +1,7 @@
 """Database engines and sessions.
 
 One URL setting yields both engines: the async one serves FastAPI, the sync one serves Huey
-jobs, Dash, Alembic and the CLI. SQLite (the embedded default) and PostgreSQL through
+jobs, Alembic and the CLI. SQLite (the embedded default) and PostgreSQL through
 psycopg 3 are supported; both get the same constraints (foreign keys are switched on for
 SQLite, which leaves them off by default).
 """
@@ -9,12 +9,18 @@ SQLite, which leaves them off by default).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+import anyio.to_thread
+from sqlalchemy import CursorResult, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -125,12 +131,23 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
-def sync_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def sync_session_factory(
+    engine: Engine, *, info: dict[str, Any] | None = None
+) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``info`` is copied into each one (the task queue, say)."""
+    return sessionmaker(engine, expire_on_commit=False, info=info or {})
 
 
-def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def async_session_factory(
+    engine: AsyncEngine, *, info: dict[str, Any] | None = None
+) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False, info=info or {})
+
+
+def rows_changed(session: Session, statement: Any) -> int:
+    """Run an UPDATE or DELETE; how many rows it changed."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount or 0)
 
 
 _AFTER_COMMIT = "after_commit"
@@ -168,6 +185,15 @@ def run_after_rollback(session: Session | AsyncSession) -> None:
     _run(session.info.pop(_AFTER_ROLLBACK, []), "after-rollback")
 
 
+async def _follow_up(session: AsyncSession, run: Callable[[Session | AsyncSession], None]) -> None:
+    """Run the follow-ups of an async unit of work in a worker thread: they talk to other
+    systems (an enqueue to Redis, a file removed from S3) and must not hold up the loop."""
+    if session.info.get(_AFTER_COMMIT) or session.info.get(_AFTER_ROLLBACK):
+        await anyio.to_thread.run_sync(run, session)
+    else:
+        run(session)  # nothing to run: only the bookkeeping, no thread hop
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction for a job, a CLI command or an admin action: commit once or roll back."""
@@ -200,13 +226,27 @@ async def async_unit_of_work(factory: async_sessionmaker[Any]) -> AsyncIterator[
         except DomainError as exc:
             if exc.keep_changes:
                 await session.commit()
-                run_after_commit(session)
+                await _follow_up(session, run_after_commit)
             else:
                 await session.rollback()
-                run_after_rollback(session)
+                await _follow_up(session, run_after_rollback)
             raise
         except BaseException:
             await session.rollback()
-            run_after_rollback(session)
+            await _follow_up(session, run_after_rollback)
             raise
-        run_after_commit(session)
+        await _follow_up(session, run_after_commit)
+
+
+# A way to open short units of work, one after another: for a flow that writes, talks to
+# an outside system with no transaction open, then writes again.
+UnitsOfWork = Callable[[], AbstractContextManager[Session]]
+AsyncUnitsOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+def units_of_work(factory: sessionmaker[Session]) -> UnitsOfWork:
+    return lambda: unit_of_work(factory)
+
+
+def async_units_of_work(factory: async_sessionmaker[Any]) -> AsyncUnitsOfWork:
+    return lambda: async_unit_of_work(factory)

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, MetaData
 
 from core.settings import PROJECT_ROOT
 
@@ -41,10 +41,9 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def schema_differences(engine: Engine) -> list[Any]:
-    """What autogenerate would change: empty when the models and the database agree."""
-    import models
-
+def schema_differences(engine: Engine, metadata: MetaData) -> list[Any]:
+    """What autogenerate would change: empty when ``metadata`` (the models') and the
+    database agree."""
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return list(compare_metadata(context, models.Base.metadata))
+        return list(compare_metadata(context, metadata))

@@ -13,11 +13,14 @@ import os
 import secrets
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, SecretStr
 
 from core.errors import ConfigurationError
-from core.settings import Settings
+
+if TYPE_CHECKING:  # core.settings calls this module to resolve its secrets
+    from core.settings import Settings
 
 SECRETS_FILE = "secrets.toml"
 
@@ -26,7 +29,7 @@ _GENERATED: dict[tuple[str, str], object] = {
     ("security", "jwt_secret"): lambda: secrets.token_urlsafe(48),
     # A Fernet key: 32 random bytes, url-safe base64.
     ("security", "encryption_key"): lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
-    # The local Paystack sandbox accepts any key of Paystack's test shape.
+    # A key of Paystack's test shape, for development (production sets its own).
     ("paystack", "secret_key"): lambda: "sk_test_" + secrets.token_hex(20),
 }
 

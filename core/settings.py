@@ -21,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from core.secrets import with_secrets
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -83,7 +85,7 @@ class RateLimitSettings(BaseModel):
 
 
 class PaystackSettings(BaseModel):
-    base_url: str = "http://127.0.0.1:8000/sandbox/paystack"
+    base_url: str = "https://api.paystack.co"
     secret_key: SecretStr | None = None
     currency: str = "NGN"
     timeout_seconds: float = Field(default=10, gt=0)
@@ -158,12 +160,22 @@ class AdminSettings(BaseModel):
 class JobsSettings(BaseModel):
     sqlite_path: Path = Path("var/huey.db")
     workers: int = Field(default=2, ge=1)
+    # Processes sharing a queue name share the work (Redis key prefix, SQLite table rows).
+    queue_name: str = Field(default="lms", min_length=1, max_length=50)
+    # Run each task at once, in the process that enqueues it, after the commit (tests,
+    # debugging); never in production, where a slow channel would hold up the request.
+    immediate: bool = False
 
 
 class ApiSettings(BaseModel):
     max_page_size: int = Field(default=100, ge=1)
     default_page_size: int = Field(default=20, ge=1)
     cors_origins: list[str] = []
+
+    def page_size(self, requested: int | None) -> int:
+        """The rows a page holds: the default when none is asked for, and never more than
+        the maximum (a larger request is capped, not refused)."""
+        return min(requested or self.default_page_size, self.max_page_size)
 
 
 class LoggingSettings(BaseModel):
@@ -231,6 +243,4 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, with secrets resolved (generated on the embedded default)."""
-    from core.secrets import with_secrets
-
     return with_secrets(Settings())

@@ -1,1 +1,2 @@
-"""The Plotly Dash analytics app at /dashboards, reading the same database."""
+"""Reserved for the analytics dashboards (Plotly Dash), which arrive with the analytics work;
+nothing is served from here yet."""

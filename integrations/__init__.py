@@ -1,2 +1,2 @@
-"""Adapters to outside systems (Paystack, card gateway, SMTP, web push, storage, PDF, OAuth),
-one small interface each, so services never talk to a vendor directly."""
+"""Adapters to outside systems (SMTP, web push, OAuth providers, local or S3 storage), one
+small interface each, so services never talk to a vendor directly."""

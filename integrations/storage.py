@@ -14,8 +14,6 @@ from typing import Any, Protocol
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy.util import await_only
-from starlette.concurrency import run_in_threadpool
 
 from core.settings import Settings
 
@@ -165,34 +163,6 @@ class S3Storage:
     def key_for(self, url: str) -> str | None:
         prefix = f"{self._root()}/{self.prefix}/" if self.prefix else f"{self._root()}/"
         return _key_under(url, prefix)
-
-
-class WritesOffTheLoop:
-    """The store, for a domain function running through ``AsyncSession.run_sync``.
-
-    That code runs on the event loop, where a blocking write (seconds, for a large file sent
-    to S3) would stall every other request: the write goes to a worker thread and the
-    greenlet waits for it. A delete is the undo after a rollback, which runs outside
-    ``run_sync``: it is small and rare, and stays a plain call.
-    """
-
-    def __init__(self, store: Storage) -> None:
-        self.store = store
-
-    def save(self, key: str, data: bytes, *, content_type: str) -> str:
-        return await_only(run_in_threadpool(self.store.save, key, data, content_type=content_type))
-
-    def read(self, key: str) -> bytes:
-        return self.store.read(key)
-
-    def delete(self, key: str) -> None:
-        self.store.delete(key)
-
-    def url(self, key: str) -> str:
-        return self.store.url(key)
-
-    def key_for(self, url: str) -> str | None:
-        return self.store.key_for(url)
 
 
 def make_storage(settings: Settings) -> Storage:

@@ -1,9 +1,44 @@
-"""Every task of the platform: importing this module registers them all with ``huey``.
+"""Every task of the platform, by name, and the periodic ones: ``build_jobs`` registers them
+on the queue of the settings it is given (the API to enqueue, the worker to run them)."""
 
-The worker imports it; so do the API processes, to enqueue.
-"""
+from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from huey import crontab
+
+from core.settings import Settings
+from core.tasks import TaskName
 from jobs import notifications
-from jobs.queue import huey
+from jobs.runtime import Jobs
 
-__all__ = ["huey", "notifications"]
+Task = Callable[..., None]
+
+TASKS: dict[TaskName, Task] = {
+    TaskName.DELIVER_EVENT: notifications.deliver_event,
+    TaskName.SEND_NOTIFICATION: notifications.send_notification,
+}
+
+# (name, schedule, task): the sweep every minute, course reminders hourly.
+PERIODIC: tuple[tuple[str, Any, Callable[[Jobs], object]], ...] = (
+    ("sweep_outbox", crontab(minute="*"), notifications.sweep),
+    ("course_reminders", crontab(minute="5"), notifications.send_reminders),
+)
+
+
+def _bound(jobs: Jobs, task: Callable[..., object]) -> Callable[..., None]:
+    def run(*args: Any) -> None:
+        task(jobs, *args)
+
+    return run
+
+
+def build_jobs(settings: Settings) -> Jobs:
+    """The queue of ``settings`` with every task registered on it."""
+    jobs = Jobs(settings)
+    for name, task in TASKS.items():
+        jobs.tasks[name] = jobs.huey.task(name=name.value)(_bound(jobs, task))
+    for periodic_name, schedule, periodic in PERIODIC:
+        jobs.huey.periodic_task(schedule, name=periodic_name)(_bound(jobs, periodic))
+    return jobs

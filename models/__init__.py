@@ -18,7 +18,7 @@ from models.enums import (
     PaymentStatus,
     Role,
 )
-from models.media import MediaRepository
+from models.media import MediaFile
 from models.notifications import (
     Notification,
     NotificationLog,
@@ -26,7 +26,7 @@ from models.notifications import (
     PushSubscription,
 )
 from models.outbox import OutboxEvent
-from models.payments import PaymentGateway
+from models.payments import Payment
 from models.quizzes import Quiz
 from models.users import User, UserAccount
 
@@ -42,7 +42,7 @@ __all__ = [
     "Difficulty",
     "Enrollment",
     "EnrollmentStatus",
-    "MediaRepository",
+    "MediaFile",
     "MediaType",
     "Notification",
     "NotificationLog",
@@ -50,7 +50,7 @@ __all__ = [
     "NotificationStatus",
     "NotificationType",
     "OutboxEvent",
-    "PaymentGateway",
+    "Payment",
     "PaymentMethod",
     "PaymentStatus",
     "ProgressTracking",

@@ -19,7 +19,7 @@ from core.clock import utcnow
 from models.base import Base, db_enum
 from models.courses import Course, CourseModule
 from models.enums import EnrollmentStatus
-from models.payments import PaymentGateway
+from models.payments import Payment
 from models.users import User
 
 
@@ -47,7 +47,7 @@ class Enrollment(Base):
 
     user: Mapped[User] = relationship(lazy="raise")
     course: Mapped[Course] = relationship(lazy="raise")
-    payment: Mapped[PaymentGateway | None] = relationship(lazy="raise")
+    payment: Mapped[Payment | None] = relationship(lazy="raise")
     progress: Mapped[list[ProgressTracking]] = relationship(
         back_populates="enrollment", lazy="raise", passive_deletes=True
     )

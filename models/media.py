@@ -14,7 +14,7 @@ from models.enums import MediaType
 from models.users import User
 
 
-class MediaRepository(Base):
+class MediaFile(Base):
     __tablename__ = "media_repository"
     __table_args__ = (
         # The seed's B-tree index for ordered retrieval; unique because ``index`` is the

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, JSONDocument, TimestampMixin, db_enum
+from models.base import Base, TimestampMixin, db_enum
 from models.courses import Course
 from models.enums import PaymentMethod, PaymentStatus
 from models.users import User
 
 
-class PaymentGateway(TimestampMixin, Base):
+class Payment(TimestampMixin, Base):
     __tablename__ = "payment_gateway"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
@@ -41,8 +40,9 @@ class PaymentGateway(TimestampMixin, Base):
     method: Mapped[PaymentMethod] = mapped_column(
         db_enum(PaymentMethod, "payment_method", native=False)
     )
-    # Never a card number or CVV: only what may be kept (brand, last four, expiry), encrypted.
-    card_details: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # Never a card number or CVV: only what may be kept (brand, last four, expiry), as the
+    # Fernet ciphertext of services.payments.seal_card, made with security.encryption_key.
+    card_details: Mapped[str | None] = mapped_column(Text)
     paystack_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
 
     user: Mapped[User] = relationship(lazy="raise")

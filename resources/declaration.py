@@ -39,7 +39,11 @@ def as_clause(condition: Condition) -> ColumnElement[bool]:
 # request's transaction through ``run_sync``), flush, and raise DomainErrors.
 Creator = Callable[[Session, dict[str, Any], User], Any]
 Updater = Callable[[Session, Any, dict[str, Any], User], None]
+Deleter = Callable[[Session, Any, User], None]
 Validator = Callable[[Session, dict[str, Any], User, Any | None], None]
+# Slow work on the input before any SQL (hashing a password); run in a worker thread, never
+# on the event loop. Takes and returns the values.
+Preparer = Callable[[dict[str, Any]], dict[str, Any]]
 
 # Columns clients never write, whatever the declaration says.
 SERVER_MANAGED = frozenset({"created_at", "updated_at"})
@@ -47,6 +51,28 @@ SERVER_MANAGED = frozenset({"created_at", "updated_at"})
 
 def _kebab(name: str) -> str:
     return re.sub(r"[_\s]+", "-", name).lower()
+
+
+# English plurals a suffix rule gets wrong; a declaration's ``label`` covers any other.
+_IRREGULAR = {"quizzes": "quiz", "people": "person", "children": "child"}
+_UNCOUNTED = frozenset({"analytics", "news", "series", "species"})
+
+
+def singular(table_name: str) -> str:
+    """The title of one row of a table named in the plural: "course_modules" -> "Course
+    module", "addresses" -> "Address", "categories" -> "Category", "statuses" -> "Status"."""
+    *head, word = table_name.split("_")
+    if word in _IRREGULAR:
+        word = _IRREGULAR[word]
+    elif word in _UNCOUNTED or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        pass
+    elif word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif word.endswith(("sses", "shes", "ches", "xes")) or re.search(r"[^aeiou]uses$", word):
+        word = word[:-2]
+    else:
+        word = word[:-1]
+    return " ".join([*head, word]).capitalize()
 
 
 # eq=False: a declaration is identified by itself (it is hashed to cache its schemas).
@@ -90,7 +116,9 @@ class Resource:
     extra_create_fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     create_with: Creator | None = None
     update_with: Updater | None = None
+    delete_with: Deleter | None = None
     validate: Validator | None = None
+    prepare: Preparer | None = None
     # Singular label for messages and the admin panel ("Course module").
     label: str | None = None
     name: str | None = None
@@ -105,7 +133,7 @@ class Resource:
 
     @cached_property
     def title(self) -> str:
-        return self.label or self.table_name.replace("_", " ").capitalize().rstrip("s")
+        return self.label or singular(self.table_name)
 
     @cached_property
     def columns(self) -> dict[str, Column[Any]]:

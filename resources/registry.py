@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from models import (
     Analytics,
@@ -21,10 +21,10 @@ from models import (
     CourseCatalog,
     CourseModule,
     Enrollment,
-    MediaRepository,
+    MediaFile,
     Notification,
     NotificationLog,
-    PaymentGateway,
+    Payment,
     ProgressTracking,
     Quiz,
     Role,
@@ -32,33 +32,26 @@ from models import (
     UserAccount,
 )
 from resources.declaration import EVERYTHING, READ, Condition, Resource, Scope, all_rows, ops
-from services.catalog import check_course_instructor_change, check_quiz_module, create_course
+from services.access import (
+    enrolled_courses,
+    enrollments_in_own_courses,
+    own_courses,
+    own_enrollments,
+    published_courses,
+)
+from services.catalog import (
+    check_course_instructor_change,
+    check_quiz_module,
+    create_catalog_entry,
+    create_course,
+    delete_module,
+    update_catalog_entry,
+)
 from services.media import add_media
-from services.users import create_user_as_admin, update_user
+from services.users import create_user_as_admin, hash_password_field, update_user
 
 STUDENT, INSTRUCTOR, ADMIN = Role.STUDENT, Role.INSTRUCTOR, Role.ADMIN
 EVERYONE_READS = {STUDENT: READ, INSTRUCTOR: READ, ADMIN: READ}
-
-
-# The building blocks of the scopes, as subqueries so a scope is one SQL condition.
-def own_courses(user: User) -> Select[tuple[int]]:
-    return select(Course.course_id).where(Course.instructor_id == user.user_id)
-
-
-def published_courses() -> Select[tuple[int]]:
-    return select(CourseCatalog.course_id).where(CourseCatalog.is_active.is_(True))
-
-
-def enrolled_courses(user: User) -> Select[tuple[int]]:
-    return select(Enrollment.course_id).where(Enrollment.user_id == user.user_id)
-
-
-def own_enrollments(user: User) -> Select[tuple[int]]:
-    return select(Enrollment.enrollment_id).where(Enrollment.user_id == user.user_id)
-
-
-def enrollments_in_own_courses(user: User) -> Select[tuple[int]]:
-    return select(Enrollment.enrollment_id).where(Enrollment.course_id.in_(own_courses(user)))
 
 
 # Columns are typed Any: they are mapped attributes of different models.
@@ -118,6 +111,8 @@ RESOURCES: tuple[Resource, ...] = (
         derived=frozenset({"username"}),
         create_with=create_user_as_admin,
         update_with=update_user,
+        # The new password is hashed in a worker thread, before the unit of work's SQL.
+        prepare=hash_password_field,
         extra_create_fields={
             "password": (str | None, Field(default=None, min_length=8, max_length=128)),
         },
@@ -157,6 +152,9 @@ RESOURCES: tuple[Resource, ...] = (
         writable_rows=owned_courses(CourseCatalog.course_id),
         panel_rows=owned_courses(CourseCatalog.course_id),
         immutable=frozenset({"course_id"}),
+        # Publishing has its rule: every side goes through services.catalog.set_published.
+        create_with=create_catalog_entry,
+        update_with=update_catalog_entry,
     ),
     Resource(
         CourseModule,
@@ -166,16 +164,17 @@ RESOURCES: tuple[Resource, ...] = (
         writable_rows=owned_courses(CourseModule.course_id),
         panel_rows=owned_courses(CourseModule.course_id),
         immutable=frozenset({"course_id"}),
+        delete_with=delete_module,
         field_rules={"position": {"ge": 0}, "duration": {"ge": 0}, "title": {"min_length": 1}},
     ),
     Resource(
-        MediaRepository,
+        MediaFile,
         label="Media file",
         name="media-repository",
         permissions=CATALOG_WRITERS,
-        rows=catalog_visible(MediaRepository.course_id, student="enrolled"),
-        writable_rows=owned_courses(MediaRepository.course_id),
-        panel_rows=owned_courses(MediaRepository.course_id),
+        rows=catalog_visible(MediaFile.course_id, student="enrolled"),
+        writable_rows=owned_courses(MediaFile.course_id),
+        panel_rows=owned_courses(MediaFile.course_id),
         read_only=frozenset({"index", "instructor_id", "uploaded_at"}),
         immutable=frozenset({"course_id"}),
         create_with=add_media,
@@ -219,11 +218,11 @@ RESOURCES: tuple[Resource, ...] = (
         },
     ),
     Resource(
-        PaymentGateway,
+        Payment,
         label="Payment",
         name="payment-gateway",
         permissions=EVERYONE_READS,
-        rows=self_for_everyone(PaymentGateway.user_id),
+        rows=self_for_everyone(Payment.user_id),
         hidden=frozenset({"card_details"}),
     ),
     Resource(

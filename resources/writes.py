@@ -1,24 +1,37 @@
-"""Writing a row of a declared resource: the rules every write follows, wherever it comes from.
+"""The write pipeline of the declared resources: the one way the data API and the admin
+panel create, change and delete a row.
 
-The data API and the admin panel both call these, inside their unit of work (the API through
-``AsyncSession.run_sync``), so a course created in the panel obeys exactly the rules of one
-created through ``POST /api/data/courses``.
+Each operation is one function (``create_record``, ``update_record``, ``delete_record``,
+with ``*_async`` entry points for async callers) that both call inside their unit of work:
+check the declaration's rules, take a savepoint, write through the declared domain function
+(or a plain insert/update/delete), turn a constraint's refusal into the rule it broke, and
+record the change in the audit log. A course created in the panel therefore obeys exactly
+the rules of one created through ``POST /api/data/courses``, and is logged the same way.
+
+Slow preparation (hashing a new user's password) is the declaration's ``prepare``: the async
+entry points run it in a worker thread before any SQL, so it never runs on the event loop
+or inside ``AsyncSession.run_sync``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import anyio.to_thread
 from pydantic.alias_generators import to_camel
 from sqlalchemy import Column, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from core.db_errors import classify
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models import Role, User
 from resources.declaration import Condition, Resource
+from services.audit import record
+
+Registry = Mapping[str, Resource]
 
 
 def reaches(
@@ -84,12 +97,16 @@ def _check_reference(
     catalog row (a module's course, say) must be one the caller may change."""
     target = next(iter(column.foreign_keys)).column
     referenced = registry.get(target.table.name)
-    condition: Condition = True
-    if referenced is not None:
-        parent = name in resource.immutable or name == "course_id"
-        condition = referenced.write_scope(user) if parent else referenced.read_scope(user)
+    condition = reference_scope(resource, name, referenced, user) if referenced else True
     if not reaches(session, resource, value, condition, column=target):
         raise InvalidInput("refers to a record that does not exist or is not yours", field=name)
+
+
+def reference_scope(resource: Resource, name: str, referenced: Resource, user: User) -> Condition:
+    """The rows field ``name`` may point at: a parent (what the row belongs to, fixed once
+    set, or a course) must be one the user may change; any other reference one they read."""
+    parent = name in resource.immutable or name == "course_id"
+    return referenced.write_scope(user) if parent else referenced.read_scope(user)
 
 
 def insert_row(session: Session, resource: Resource, user: User, values: dict[str, Any]) -> Any:
@@ -124,9 +141,12 @@ def update_row(
     session.flush()
 
 
-def delete_row(session: Session, resource: Resource, row_id: Any) -> None:
+def delete_row(session: Session, resource: Resource, user: User, row: Any) -> None:
+    if resource.delete_with is not None:
+        resource.delete_with(session, row, user)
+        return
     key = resource.columns[resource.primary_key]
-    session.execute(delete(resource.model).where(key == row_id))
+    session.execute(delete(resource.model).where(key == getattr(row, resource.primary_key)))
 
 
 def integrity_error(resource: Resource, error: IntegrityError, action: str) -> Exception:
@@ -148,3 +168,120 @@ def integrity_error(resource: Resource, error: IntegrityError, action: str) -> E
             f"breaks the rule {violation.constraint or 'of this field'}", field=first
         )
     return Conflict("The request conflicts with existing data")
+
+
+# -- the pipeline ----------------------------------------------------------------------------
+
+
+def _guarded(session: Session, resource: Resource, action: str, write: Callable[[], Any]) -> Any:
+    """Run a write in a savepoint; a constraint's refusal becomes the rule it broke (and the
+    savepoint keeps the rest of the unit of work usable)."""
+    try:
+        with session.begin_nested():
+            return write()
+    except IntegrityError as error:
+        raise integrity_error(resource, error, action) from error
+
+
+def audit(
+    session: Session,
+    resource: Resource,
+    user: User,
+    action: str,
+    row_id: Any,
+    changes: Mapping[str, Any] | None = None,
+) -> None:
+    """Log a change to a row of ``resource``, its secret fields masked."""
+    record(
+        session,
+        actor=user,
+        action=action,
+        table_name=resource.table_name,
+        row_id=row_id,
+        changes=changes,
+        hidden=resource.hidden,
+    )
+
+
+def create_record(
+    session: Session,
+    resource: Resource,
+    registry: Registry,
+    user: User,
+    values: dict[str, Any],
+    *,
+    as_given: Mapping[str, Any] | None = None,
+) -> Any:
+    """Create a row: the declaration's checks, the write, the audit entry (of the values
+    ``as_given`` by the user when they were prepared: "password changed", not its hash)."""
+    check_write(session, resource, registry, user, values, None)
+    row = _guarded(session, resource, "create", lambda: insert_row(session, resource, user, values))
+    logged = values if as_given is None else as_given
+    audit(session, resource, user, "create", getattr(row, resource.primary_key), logged)
+    return row
+
+
+def update_record(
+    session: Session,
+    resource: Resource,
+    registry: Registry,
+    user: User,
+    row_id: Any,
+    values: dict[str, Any],
+) -> Any:
+    """Change the fields of ``values`` that differ from the row's; the changed row."""
+    row = writable_row(session, resource, user, row_id)
+    changed = {name: value for name, value in values.items() if getattr(row, name) != value}
+    if changed:
+        check_write(session, resource, registry, user, changed, row)
+        _guarded(
+            session, resource, "update", lambda: update_row(session, resource, user, row, changed)
+        )
+        audit(session, resource, user, "update", row_id, changed)
+        session.refresh(row)
+    return row
+
+
+def delete_record(session: Session, resource: Resource, user: User, row_id: Any) -> None:
+    row = writable_row(session, resource, user, row_id)
+    _guarded(session, resource, "delete", lambda: delete_row(session, resource, user, row))
+    audit(session, resource, user, "delete", row_id)
+
+
+async def _prepared(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
+    if resource.prepare is None:
+        return values
+    return await anyio.to_thread.run_sync(resource.prepare, dict(values))
+
+
+async def create_record_async(
+    session: AsyncSession,
+    resource: Resource,
+    registry: Registry,
+    user: User,
+    values: dict[str, Any],
+) -> Any:
+    prepared = await _prepared(resource, values)
+    return await session.run_sync(
+        lambda sync: create_record(sync, resource, registry, user, prepared, as_given=values)
+    )
+
+
+async def update_record_async(
+    session: AsyncSession,
+    resource: Resource,
+    registry: Registry,
+    user: User,
+    row_id: Any,
+    values: dict[str, Any],
+) -> Any:
+    prepared = await _prepared(resource, values)
+    return await session.run_sync(
+        lambda sync: update_record(sync, resource, registry, user, row_id, prepared)
+    )
+
+
+async def delete_record_async(
+    session: AsyncSession, resource: Resource, user: User, row_id: Any
+) -> None:
+    await session.run_sync(lambda sync: delete_record(sync, resource, user, row_id))

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
+from core.sql import contains
 from models import Course, CourseCatalog, CourseModule, Difficulty, Role, User
 
 
@@ -41,8 +42,28 @@ def create_course(session: Session, values: dict[str, Any], actor: User) -> Cour
     return course
 
 
+class NothingToLearn(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__(
+            "a course needs at least one module before it can be published", field="is_active"
+        )
+
+
+class AlreadyListed(Conflict):
+    message = "This course already has a catalog entry"
+
+
 def set_published(session: Session, *, course_id: int, published: bool) -> CourseCatalog:
-    """Publish or unpublish a course (creating its catalog entry if it has none)."""
+    """Publish or unpublish a course (creating its catalog entry if it has none).
+
+    The one way a course enters or leaves the catalog, whether from the data API, the admin
+    panel's form or its publish actions: a course is published only once it has something to
+    learn (a module), so a learner never enrolls in an empty course.
+    """
+    if published and not session.scalar(
+        select(exists().where(CourseModule.course_id == course_id))
+    ):
+        raise NothingToLearn()
     entry = session.scalars(
         select(CourseCatalog).where(CourseCatalog.course_id == course_id)
     ).one_or_none()
@@ -52,6 +73,44 @@ def set_published(session: Session, *, course_id: int, published: bool) -> Cours
     entry.is_active = published
     session.flush()
     return entry
+
+
+class LastModuleOfAPublishedCourse(Conflict):
+    message = "This is the only module of a published course: unpublish the course first"
+
+
+def delete_module(session: Session, module: CourseModule, actor: User) -> None:
+    """A published course keeps at least one module (the rule ``set_published`` starts)."""
+    published = session.scalar(
+        select(CourseCatalog.is_active).where(CourseCatalog.course_id == module.course_id)
+    )
+    others = session.scalar(
+        select(
+            exists().where(
+                CourseModule.course_id == module.course_id,
+                CourseModule.module_id != module.module_id,
+            )
+        )
+    )
+    if published and not others:
+        raise LastModuleOfAPublishedCourse()
+    # A statement, not session.delete: the database's ON DELETE rules take it from here.
+    session.execute(delete(CourseModule).where(CourseModule.module_id == module.module_id))
+
+
+def create_catalog_entry(session: Session, values: dict[str, Any], actor: User) -> CourseCatalog:
+    """An admin lists a course that has no entry (every new course gets one as a draft)."""
+    course_id = values["course_id"]
+    if session.scalar(select(exists().where(CourseCatalog.course_id == course_id))):
+        raise AlreadyListed()
+    return set_published(session, course_id=course_id, published=bool(values.get("is_active")))
+
+
+def update_catalog_entry(
+    session: Session, entry: CourseCatalog, values: dict[str, Any], actor: User
+) -> None:
+    if "is_active" in values:
+        set_published(session, course_id=entry.course_id, published=bool(values["is_active"]))
 
 
 def check_course_instructor_change(
@@ -99,11 +158,6 @@ CATALOG_SORTS: dict[str, Any] = {
 }
 
 
-def _contains(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def list_catalog(session: AsyncSession, query: CatalogQuery) -> list[Row[Any]]:
     """Published courses with their instructor's name: one statement, whatever the page size."""
     statement = (
@@ -123,10 +177,9 @@ async def list_catalog(session: AsyncSession, query: CatalogQuery) -> list[Row[A
     if query.max_price is not None:
         statement = statement.where(Course.price <= query.max_price)
     if query.search:
-        pattern = _contains(query.search)
         statement = statement.where(
-            Course.title.ilike(pattern, escape="\\")
-            | Course.description.ilike(pattern, escape="\\")
+            contains(Course.title, query.search, ignore_case=True)
+            | contains(Course.description, query.search, ignore_case=True)
         )
     order = [
         CATALOG_SORTS[name].desc().nulls_last() if descending else CATALOG_SORTS[name].asc()

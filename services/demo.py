@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.crypto import TokenCipher
+from core.events import EventType
 from core.passwords import hash_password
 from models import (
     Analytics,
@@ -28,13 +30,13 @@ from models import (
     Difficulty,
     Enrollment,
     EnrollmentStatus,
-    MediaRepository,
+    MediaFile,
     MediaType,
     Notification,
     NotificationLog,
     NotificationStatus,
     NotificationType,
-    PaymentGateway,
+    Payment,
     PaymentMethod,
     PaymentStatus,
     ProgressTracking,
@@ -43,10 +45,13 @@ from models import (
     User,
 )
 from services.audit import record
+from services.payments import CardSummary, seal_card
 
 # Obviously demo-only credentials, printed by `lms run`; never used outside the embedded default.
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (public demo login)
 ADMIN_EMAIL = "admin@learn.example.com"
+# A test card's summary: what a card payment keeps (sealed), never a card number.
+DEMO_CARD = CardSummary(brand="visa", last4="4081", expiry="12/29")
 
 
 @dataclass(frozen=True)
@@ -198,8 +203,12 @@ def _user(name: str, handle: str, role: Role, password_hash: str, rng: random.Ra
     )
 
 
-def seed_demo(session: Session, *, public_url: str = "http://127.0.0.1:8000") -> bool:
-    """Load the demo data; returns False (and changes nothing) when it is already there."""
+def seed_demo(
+    session: Session, *, cipher: TokenCipher, public_url: str = "http://127.0.0.1:8000"
+) -> bool:
+    """Load the demo data; returns False (and changes nothing) when it is already there.
+
+    ``cipher`` (the platform's key) seals the card payments' card details."""
     if demo_present(session):
         return False
     rng = random.Random(2025)  # noqa: S311 (reproducible demo data, not security)
@@ -253,7 +262,7 @@ def seed_demo(session: Session, *, public_url: str = "http://127.0.0.1:8000") ->
         kinds = [MediaType.IMAGE, MediaType.VIDEO, MediaType.DOCUMENT]
         extensions = {MediaType.IMAGE: "jpg", MediaType.VIDEO: "mp4", MediaType.DOCUMENT: "pdf"}
         session.add_all(
-            MediaRepository(
+            MediaFile(
                 course_id=course.course_id,
                 instructor_id=course.instructor_id,
                 media_type=kind,
@@ -295,7 +304,7 @@ def seed_demo(session: Session, *, public_url: str = "http://127.0.0.1:8000") ->
         entry.created_at = course.created_at + timedelta(days=1)
     for student in students:
         for course, modules in rng.sample(published, k=rng.randint(1, 4)):
-            _enroll_demo(session, rng, student, course, modules, public_url)
+            _enroll_demo(session, rng, student, course, modules, public_url, cipher)
     session.flush()
     return True
 
@@ -307,11 +316,12 @@ def _enroll_demo(
     course: Course,
     modules: list[CourseModule],
     public_url: str,
+    cipher: TokenCipher,
 ) -> None:
     enrolled_at = utcnow() - timedelta(days=rng.randint(3, 60))
     payment = None
     if course.price > 0:
-        payment = PaymentGateway(
+        payment = Payment(
             user_id=student.user_id,
             course_id=course.course_id,
             amount=course.price,
@@ -325,7 +335,7 @@ def _enroll_demo(
         if payment.method is PaymentMethod.PAYSTACK:
             payment.paystack_reference = f"ref_demo_{secrets.token_hex(8)}"
         else:
-            payment.card_details = {"brand": "visa", "last4": "4081", "expiry": "12/29"}
+            payment.card_details = seal_card(cipher, DEMO_CARD)
         session.add(payment)
         session.flush()
 
@@ -370,14 +380,17 @@ def _enroll_demo(
         )
     )
 
-    events: list[tuple[str, dict[str, object]]] = [
-        ("enrollment_created", {"enrollmentId": enrollment.enrollment_id})
+    events: list[tuple[EventType, dict[str, object]]] = [
+        (EventType.ENROLLMENT_CREATED, {"enrollmentId": enrollment.enrollment_id})
     ]
     if payment is not None:
         events.append(
-            ("payment_succeeded", {"paymentId": payment.payment_id, "amount": str(payment.amount)})
+            (
+                EventType.PAYMENT_SUCCEEDED,
+                {"paymentId": payment.payment_id, "amount": str(payment.amount)},
+            )
         )
-    events.extend(("module_progress", {"moduleId": m.module_id}) for m in modules[:done])
+    events.extend((EventType.MODULE_PROGRESS, {"moduleId": m.module_id}) for m in modules[:done])
     session.add_all(
         Analytics(
             course_id=course.course_id,

@@ -9,14 +9,17 @@ from __future__ import annotations
 import mimetypes
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 import puremagic
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.database import after_commit, after_rollback
+from core.database import AsyncUnitsOfWork, after_commit, after_rollback
 from core.errors import (
     ConfigurationError,
     Conflict,
@@ -29,7 +32,8 @@ from core.errors import (
 from core.logging import get_logger
 from core.settings import MediaSettings
 from integrations.storage import Storage, StorageUnavailable
-from models import Course, MediaRepository, MediaType, Role, User
+from models import Course, MediaFile, MediaType, User
+from services.access import may_change_course
 
 log = get_logger("services.media")
 
@@ -93,18 +97,18 @@ def _size(count: int) -> str:
 
 def next_index(session: Session, course_id: int) -> int:
     current = session.scalar(
-        select(func.max(MediaRepository.index)).where(MediaRepository.course_id == course_id)
+        select(func.max(MediaFile.index)).where(MediaFile.course_id == course_id)
     )
     return 0 if current is None else int(current) + 1
 
 
-def add_media(session: Session, values: dict[str, Any], actor: User) -> MediaRepository:
+def add_media(session: Session, values: dict[str, Any], actor: User) -> MediaFile:
     """Record a file of a course; it takes the next index and the course's instructor."""
     course = session.get(Course, values["course_id"])
     if course is None:
         raise CourseNotFound()
     for _ in range(_INDEX_ATTEMPTS):
-        media = MediaRepository(
+        media = MediaFile(
             course_id=course.course_id,
             instructor_id=course.instructor_id,
             media_type=values["media_type"],
@@ -181,7 +185,7 @@ def content_type_for(key: str) -> str:
 
 
 def ensure_can_change(course: Course, actor: User) -> None:
-    if actor.role is not Role.ADMIN and course.instructor_id != actor.user_id:
+    if not may_change_course(actor, course):
         raise NotCourseInstructor()
 
 
@@ -193,6 +197,60 @@ def _storage_key(storage: Storage, course_id: int, mime: str) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    url: str
+    mime: str
+
+
+def check_upload(session: Session, *, course_id: int, actor: User) -> Course:
+    """The course a file is uploaded to, once the actor may add to it."""
+    course = session.get(Course, course_id)
+    if course is None:
+        raise CourseNotFound()
+    ensure_can_change(course, actor)
+    return course
+
+
+def store_file(
+    storage: Storage, rules: MediaSettings, *, course_id: int, data: bytes
+) -> StoredFile:
+    """Check the content and write it to the store under a name of ours (blocking I/O: no
+    transaction may be open, and async callers run it in a worker thread)."""
+    mime = check_content(data, rules)
+    key = _storage_key(storage, course_id, mime)
+    try:
+        url = storage.save(key, data, content_type=mime)
+    except StorageUnavailable as exc:
+        log.error("media storage failed", key=key, error=str(exc))
+        raise StorageDown() from exc
+    return StoredFile(key=key, url=url, mime=mime)
+
+
+def record_upload(
+    session: Session,
+    storage: Storage,
+    stored: StoredFile,
+    *,
+    course_id: int,
+    filename: str,
+    actor: User,
+) -> MediaFile:
+    """The row of a stored file, next in its course's order; the file is removed again if
+    this unit of work rolls back, so the store never keeps a file nobody can find."""
+    after_rollback(session, lambda: storage.delete(stored.key))
+    values = {
+        "course_id": course_id,
+        "media_type": media_type_for(stored.mime),
+        "media_url": stored.url,
+    }
+    media = add_media(session, values, actor)
+    # The client's name is kept for the log only, shortened: it is untrusted text.
+    log.info("media stored", key=stored.key, media_id=media.media_id, original_name=filename[:100])
+    return media
+
+
 def upload_media(
     session: Session,
     storage: Storage,
@@ -202,44 +260,66 @@ def upload_media(
     filename: str,
     data: bytes,
     actor: User,
-) -> MediaRepository:
-    """Store a file of a course and record it, next in the course's upload order.
+) -> MediaFile:
+    """Store a file of a course and record it, in one unit of work (jobs, commands)."""
+    check_upload(session, course_id=course_id, actor=actor)
+    stored = store_file(storage, rules, course_id=course_id, data=data)
+    return record_upload(
+        session, storage, stored, course_id=course_id, filename=filename, actor=actor
+    )
 
-    The file is written before its row, and removed again if the unit of work rolls back
-    (the insert or the commit fails), so the store never keeps a file nobody can find.
-    """
-    course = session.get(Course, course_id)
-    if course is None:
-        raise CourseNotFound()
-    ensure_can_change(course, actor)
-    mime = check_content(data, rules)
-    key = _storage_key(storage, course.course_id, mime)
+
+async def upload_media_async(
+    units: AsyncUnitsOfWork,
+    storage: Storage,
+    rules: MediaSettings,
+    *,
+    course_id: int,
+    filename: str,
+    data: bytes,
+    actor: User,
+    also: Callable[[Session, MediaFile], None] | None = None,
+) -> MediaFile:
+    """The same upload for the API and the panel, in two short units of work: one checks
+    the course, then the file goes to the store with no transaction open (S3 can take
+    seconds), then one records the row (and ``also``, an audit entry, in its transaction).
+    A file whose row is not committed is removed."""
+    async with units() as session:
+        await session.run_sync(lambda sync: check_upload(sync, course_id=course_id, actor=actor))
+    stored = await anyio.to_thread.run_sync(
+        lambda: store_file(storage, rules, course_id=course_id, data=data)
+    )
+
+    def record(sync: Session) -> MediaFile:
+        media = record_upload(
+            sync, storage, stored, course_id=course_id, filename=filename, actor=actor
+        )
+        if also is not None:
+            also(sync, media)
+        return media
+
     try:
-        url = storage.save(key, data, content_type=mime)
-    except StorageUnavailable as exc:
-        log.error("media storage failed", key=key, error=str(exc))
-        raise StorageDown() from exc
-    after_rollback(session, lambda: storage.delete(key))
-    values = {"course_id": course.course_id, "media_type": media_type_for(mime), "media_url": url}
-    media = add_media(session, values, actor)
-    # The client's name is kept for the log only, shortened: it is untrusted text.
-    log.info("media stored", key=key, media_id=media.media_id, original_name=filename[:100])
-    return media
+        async with units() as session:
+            return await session.run_sync(record)
+    except BaseException:
+        # Failed before the row's unit of work could undo it (a refused connection, say).
+        await anyio.to_thread.run_sync(storage.delete, stored.key)
+        raise
 
 
 def find_media(
     session: Session, url: str, *, within: ColumnElement[bool] | bool
-) -> MediaRepository | None:
+) -> MediaFile | None:
     """The media row of a stored file's URL, among the rows ``within`` lets the caller see."""
     if within is False:
         return None
-    query = select(MediaRepository).where(MediaRepository.media_url == url)
+    query = select(MediaFile).where(MediaFile.media_url == url)
     if within is not True:
         query = query.where(within)
     return session.scalars(query.limit(1)).first()
 
 
-def remove_media(session: Session, storage: Storage, media: MediaRepository) -> None:
+def remove_media(session: Session, storage: Storage, media: MediaFile) -> None:
     """Delete a media row, and its stored file once the deletion is committed (a rollback
     keeps both). A URL the store did not make (an external link) has no file of ours."""
     key = storage.key_for(media.media_url)

@@ -2,8 +2,9 @@
 
 ``emit`` adds the event to the session: it commits or rolls back with the change that caused
 it. After the commit the event is handed to the worker at once (the fast path); if the
-queue is down at that moment, the sweeper hands it over later (the slow path). Either way
-its notifications are made exactly once, thanks to their dedupe keys.
+queue is down at that moment, the sweep hands it over later (the slow path). The worker
+runs the handlers the routing table (``jobs/events.py``) names for its type; they are
+idempotent, so an event handed over twice still notifies once.
 """
 
 from __future__ import annotations
@@ -17,15 +18,20 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.database import after_commit
+from core.events import EventType
 from core.logging import current_request_id, get_logger
+from core.tasks import TaskName, enqueue_after_commit
 from models import OutboxEvent
 
 log = get_logger("services.outbox")
 
 
 def emit(
-    session: Session, event_type: str, payload: dict[str, Any], *, dedupe_key: str | None = None
+    session: Session,
+    event_type: EventType,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
 ) -> OutboxEvent | None:
     """Record an event; None when an event with the same ``dedupe_key`` already exists."""
     values = {
@@ -53,14 +59,16 @@ def emit(
         session.add(event)
         session.flush()
     assert event is not None
-    after_commit(session, lambda: _hand_over(event.event_id))
+    enqueue_after_commit(session, TaskName.DELIVER_EVENT, event.event_id)
     return event
 
 
-def _hand_over(event_id: int) -> None:
-    from jobs.notifications import deliver_event
-
-    deliver_event(event_id)
+def pending_event(session: Session, event_id: int) -> OutboxEvent | None:
+    """The event, unless it is gone or its handlers have already run."""
+    event = session.get(OutboxEvent, event_id)
+    if event is None or event.processed_at is not None:
+        return None
+    return event
 
 
 def unprocessed(session: Session, *, older_than: timedelta, limit: int = 500) -> list[int]:

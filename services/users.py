@@ -13,8 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
+from core.events import EventType
 from core.passwords import hash_password, unusable_password_hash
 from models import Role, User
+from services.notifications import notify
+from services.sessions import revoke_all_for_user
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -199,14 +202,26 @@ def set_password_hash(session: Session, *, user: User, password_hash: str) -> No
     session.flush()
 
 
+def hash_password_field(values: dict[str, Any]) -> dict[str, Any]:
+    """Replace a new account's ``password`` by its ``password_hash`` (checked against the
+    rules first). Slow on purpose (Argon2): callers run it in a worker thread."""
+    password = values.pop("password", None)
+    if password is not None:
+        email = normalize_email(str(values.get("email", "")))
+        values["password_hash"] = hash_new_password(password, email=email)
+    return values
+
+
 def create_user_as_admin(session: Session, values: dict[str, Any], actor: User) -> User:
     """An admin creates an account of any role (without a password, its owner sets one
-    through the password-reset email)."""
+    through the password-reset email). A password comes hashed (``hash_password_field``);
+    a plain one is hashed here, for sync callers."""
     return create_user(
         session,
         email=values["email"],
         name=values["name"],
         password=values.get("password"),
+        password_hash=values.get("password_hash"),
         role=values.get("role") or Role.STUDENT,
         phone=values.get("phone"),
         avatar_url=values.get("avatar_url"),
@@ -217,8 +232,6 @@ def create_user_as_admin(session: Session, values: dict[str, Any], actor: User) 
 
 def update_user(session: Session, user: User, values: dict[str, Any], actor: User) -> None:
     """An admin changes an account; deactivating it ends its sessions at once."""
-    from services.sessions import revoke_all_for_user
-
     if "email" in values:
         email = normalize_email(values["email"])
         other = get_by_email(session, email)
@@ -247,3 +260,24 @@ def update_user(session: Session, user: User, values: dict[str, Any], actor: Use
         if not user.is_active:
             revoke_all_for_user(session, user_id=user.user_id)
     session.flush()
+
+
+_ACCOUNT_MESSAGES = {
+    EventType.ACCOUNT_PASSWORD_RESET: (
+        "Reset your password",
+        "We sent you a link to reset your password.",
+    ),
+    EventType.ACCOUNT_VERIFY_EMAIL: (
+        "Confirm your email address",
+        "We sent you a link to confirm your email.",
+    ),
+}
+
+
+def account_email(
+    session: Session, kind: EventType, *, user_id: int, token_ciphertext: str
+) -> None:
+    """A password-reset or verification email; the token travels encrypted and is never
+    part of a stored message."""
+    subject, message = _ACCOUNT_MESSAGES[kind]
+    notify(session, kind, user_id=user_id, subject=subject, message=message, token=token_ciphertext)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.events import EventType
 from models import (
     Analytics,
     Certificate,
@@ -26,7 +27,7 @@ from models import (
     User,
     UserAccount,
 )
-from models.media import MediaRepository
+from models.media import MediaFile
 from services.audit import record
 from tests.conftest import FAKE_JWT_SECRET
 from tests.models.factories import (
@@ -85,7 +86,9 @@ def _student_history(
         provider_user_id=f"g-{actor}",
         access_token="ciphertext",
     )
-    event = Analytics(user_id=student.user_id, course_id=course.course_id, event_type="view")  # type: ignore[attr-defined]
+    event = Analytics(
+        user_id=student.user_id, course_id=course.course_id, event_type=EventType.MODULE_PROGRESS
+    )  # type: ignore[attr-defined]
     session.add_all([progress, certificate, notification, account, event])
     session.flush()
     log = NotificationLog(notification_id=notification.notification_id)
@@ -111,7 +114,7 @@ def _instructor_catalog(
     catalog = session.query(CourseCatalog).filter_by(course_id=course.course_id).one()
     catalog.is_active = published
     module = make_module(session, course, title=f"Module of {actor}")
-    media = MediaRepository(
+    media = MediaFile(
         course_id=course.course_id,
         instructor_id=instructor.user_id,
         media_type=MediaType.IMAGE,

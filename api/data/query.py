@@ -28,6 +28,7 @@ from api.data.schemas import is_text, value_type
 from api.schemas.base import INT32_MAX
 from core.errors import InvalidInput
 from core.settings import ApiSettings
+from core.sql import contains
 from resources import Resource
 
 PAGING = frozenset({"limit", "offset", "sort", "cursor"})
@@ -35,16 +36,11 @@ OPERATORS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "
 TEXT_ONLY = frozenset({"contains", "icontains"})
 
 
-def _like_pattern(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 # fastcrud's own "contains" does not escape LIKE wildcards: a search for "100%" must not
 # match everything. These replace it, and add the case-insensitive variant.
 CUSTOM_FILTERS: dict[str, Callable[[Any], Callable[[Any], Any]]] = {
-    "contains": lambda column: lambda value: column.like(_like_pattern(value), escape="\\"),
-    "icontains": lambda column: lambda value: column.ilike(_like_pattern(value), escape="\\"),
+    "contains": lambda column: lambda value: contains(column, value),
+    "icontains": lambda column: lambda value: contains(column, value, ignore_case=True),
 }
 
 
@@ -153,7 +149,7 @@ def _parse_sort(resource: Resource, raw: str) -> tuple[list[str], list[str]]:
 
 
 def parse_list_query(resource: Resource, params: QueryParams, api: ApiSettings) -> ListQuery:
-    query = ListQuery(limit=api.default_page_size)
+    query = ListQuery()
     filterable = _by_alias(resource.filter_fields)
     seen: set[str] = set()
     for parameter, raw in params.multi_items():
@@ -164,9 +160,7 @@ def parse_list_query(resource: Resource, params: QueryParams, api: ApiSettings) 
             continue
         key, value = _parse_filter(resource, parameter, raw, filterable)
         query.filters[key] = value
-    limit = _parse_int(params.get("limit"), "limit", minimum=1)
-    # A page larger than the maximum is capped, not refused.
-    query.limit = min(limit or api.default_page_size, api.max_page_size)
+    query.limit = api.page_size(_parse_int(params.get("limit"), "limit", minimum=1))
     query.offset = _parse_int(params.get("offset"), "offset", minimum=0) or 0
     if "cursor" in params:
         if "sort" in params or "offset" in params:

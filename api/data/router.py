@@ -1,10 +1,10 @@
 """Routes generated from the declarations: list, count, read, create, update, delete.
 
-fastcrud runs the reads, updates and deletes under a per-request ``PolicyConfig`` built from
-the declaration and the caller, so every query (and every filter, sort and id the caller
-sends) is confined to the rows that caller reaches. Creation is written here (fastcrud's
-create would write NULL over column defaults for fields the client left out), and through a
-declared domain function when the model has one.
+fastcrud runs the reads (lists, counts, single rows) under a per-request ``PolicyConfig``
+built from the declaration and the caller, so every query (and every filter, sort and id the
+caller sends) is confined to the rows that caller reaches. Writes go through the write
+pipeline the admin panel uses too (``resources.writes``): the declaration's checks, the
+declared domain function, constraint errors mapped to 4xx, and an audit log entry.
 
 This module deliberately has no ``from __future__ import annotations``: FastAPI reads the
 handlers' annotations at runtime, and they name schemas generated per resource.
@@ -18,12 +18,11 @@ from fastcrud import FastCRUD
 from fastcrud.core.config.policy_configs import PolicyConfig
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import OptionalUser
 from api.data.query import CUSTOM_FILTERS, encode_cursor, parse_list_query
-from api.data.schemas import Count, CursorPage, Deleted, Page, schemas_for
+from api.data.schemas import Count, CursorPage, Deleted, Page, is_text, schemas_for
 from api.deps import SessionDep, StateDep
 from api.envelope import Envelope, error_responses, ok
 from api.schemas.base import RowId
@@ -31,13 +30,10 @@ from core.errors import Forbidden, InvalidInput, Unauthorized
 from models import Role, User
 from resources import Operation, Resource
 from resources.writes import (
-    check_write,
-    delete_row,
-    insert_row,
-    integrity_error,
+    create_record_async,
+    delete_record_async,
     not_found,
-    update_row,
-    writable_row,
+    update_record_async,
 )
 
 
@@ -85,10 +81,6 @@ class ResourceRoutes:
             hidden_columns=resource.hidden,
         )
 
-    async def writable_row(self, session: AsyncSession, user: User, item_id: int) -> Any:
-        resource = self.resource
-        return await session.run_sync(lambda sync: writable_row(sync, resource, user, item_id))
-
     async def read_row(self, session: AsyncSession, user: User, item_id: int) -> BaseModel:
         crud = self.crud.with_policy(self.policy(user))
         row = await crud.get(
@@ -97,14 +89,6 @@ class ResourceRoutes:
         if row is None:
             raise not_found(self.resource)
         return self.schemas.read.model_validate(row)
-
-    async def check_write(
-        self, session: AsyncSession, user: User, values: dict[str, Any], existing: Any | None
-    ) -> None:
-        resource, registry = self.resource, self.registry
-        await session.run_sync(
-            lambda sync: check_write(sync, resource, registry, user, values, existing)
-        )
 
     # -- handlers -------------------------------------------------------------------------
 
@@ -175,14 +159,7 @@ class ResourceRoutes:
             actor: Annotated[User, self.requires("create")],
         ) -> Any:
             values = body.model_dump(exclude_unset=True)
-            await self.check_write(session, actor, values, existing=None)
-            try:
-                async with session.begin_nested():
-                    row = await session.run_sync(
-                        lambda sync: insert_row(sync, resource, actor, values)
-                    )
-            except IntegrityError as error:
-                raise integrity_error(resource, error, "create") from error
+            row = await create_record_async(session, resource, self.registry, actor, values)
             return ok(await self.read_row(session, actor, getattr(row, self.pk)))
 
         async def update_item(
@@ -194,27 +171,13 @@ class ResourceRoutes:
             values = body.model_dump(exclude_unset=True)
             if not values:
                 raise InvalidInput("give at least one field to change", field="body")
-            existing = await self.writable_row(session, actor, item_id)
-            await self.check_write(session, actor, values, existing=existing)
-            try:
-                async with session.begin_nested():
-                    await session.run_sync(
-                        lambda sync: update_row(sync, resource, actor, existing, values)
-                    )
-            except IntegrityError as error:
-                raise integrity_error(resource, error, "update") from error
-            session.expire(existing)
+            await update_record_async(session, resource, self.registry, actor, item_id, values)
             return ok(await self.read_row(session, actor, item_id))
 
         async def delete_item(
             item_id: RowId, session: SessionDep, actor: Annotated[User, self.requires("delete")]
         ) -> Any:
-            await self.writable_row(session, actor, item_id)
-            try:
-                async with session.begin_nested():
-                    await session.run_sync(lambda sync: delete_row(sync, resource, item_id))
-            except IntegrityError as error:
-                raise integrity_error(resource, error, "delete") from error
+            await delete_record_async(session, resource, actor, item_id)
             return ok(Deleted(message=f"{resource.title} deleted"))
 
         return {
@@ -228,9 +191,10 @@ class ResourceRoutes:
 
     # -- documentation --------------------------------------------------------------------
 
-    def list_parameters(self) -> list[dict[str, Any]]:
+    def paging_parameters(self) -> list[dict[str, Any]]:
+        """The list's own query parameters: page size, offset, sort order and cursor."""
         resource = self.resource
-        parameters: list[dict[str, Any]] = [
+        return [
             _param("limit", "integer", "Page size (default 20, at most 100)"),
             _param("offset", "integer", "Rows to skip"),
             _param(
@@ -242,21 +206,22 @@ class ResourceRoutes:
             ),
             _param("cursor", "string", "Keyset paging: empty to start, then `nextCursor`"),
         ]
-        for name in sorted(resource.filter_fields):
-            parameters.append(
-                _param(
-                    _camel(name),
-                    "string",
-                    f"Equals. Also `{_camel(name)}__ne|lt|lte|gt|gte`, `__in` (comma-separated)"
-                    + (", `__contains`, `__icontains`" if _is_text(resource, name) else ""),
-                )
+
+    def filter_parameters(self) -> list[dict[str, Any]]:
+        """One query parameter per filterable field: the list's and the count's."""
+        resource = self.resource
+        return [
+            _param(
+                _camel(name),
+                "string",
+                f"Equals. Also `{_camel(name)}__ne|lt|lte|gt|gte`, `__in` (comma-separated)"
+                + (", `__contains`, `__icontains`" if _is_text(resource, name) else ""),
             )
-        return parameters
+            for name in sorted(resource.filter_fields)
+        ]
 
 
 def _is_text(resource: Resource, name: str) -> bool:
-    from api.data.schemas import is_text
-
     return is_text(resource.columns[name])
 
 
@@ -289,7 +254,7 @@ def build_data_router(resources: Sequence[Resource]) -> APIRouter:
         item = f"{base}/{{item_id}}"
         title = resource.title.lower()
         plural = _plural(resource)
-        filters = routes.list_parameters()
+        paging, filters = routes.paging_parameters(), routes.filter_parameters()
         # (operation, path, method, status, response model, summary, errors, query parameters)
         table: list[tuple[str, str, str, int, Any, str, tuple[int, ...], list[Any] | None]] = [
             (
@@ -300,7 +265,7 @@ def build_data_router(resources: Sequence[Resource]) -> APIRouter:
                 Envelope[Page[read] | CursorPage[read]],
                 f"List {plural}",
                 (400, 401, 403),
-                filters,
+                paging + filters,
             ),
             (
                 "count",
@@ -310,7 +275,7 @@ def build_data_router(resources: Sequence[Resource]) -> APIRouter:
                 Envelope[Count],
                 f"Count {plural}",
                 (400, 401, 403),
-                filters[4:],
+                filters,
             ),
             ("read", item, "GET", 200, Envelope[read], f"Read a {title}", (401, 403, 404), None),
             (

@@ -69,7 +69,7 @@ async def catalog_list(
         min_price=min_price,
         max_price=max_price,
         sort=_sort(sort),
-        limit=min(limit or api.default_page_size, api.max_page_size),
+        limit=api.page_size(limit),
         offset=offset,
     )
     rows = await list_catalog(session, query)

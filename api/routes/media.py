@@ -13,18 +13,18 @@ from pydantic import BaseModel
 
 from api.auth import CurrentUser
 from api.data.schemas import schemas_for
-from api.deps import SessionDep, StateDep
+from api.deps import SessionDep, StateDep, UnitsDep
 from api.envelope import Envelope, error_responses, ok
 from api.schemas.base import INT32_MAX
 from api.state import AppState
 from core.errors import Forbidden, NotFound
 from core.settings import MediaSettings
-from integrations.storage import LocalStorage, WritesOffTheLoop
-from models import MediaRepository, User
+from integrations.storage import LocalStorage
+from models import MediaFile, User
 from resources.registry import RESOURCES
-from services.media import check_size, content_type_for, find_media, upload_media
+from services.media import check_size, content_type_for, find_media, upload_media_async
 
-MEDIA = next(resource for resource in RESOURCES if resource.model is MediaRepository)
+MEDIA = next(resource for resource in RESOURCES if resource.model is MediaFile)
 MediaRead = schemas_for(MEDIA).read
 
 # Room for the multipart framing around the file: boundaries, part headers, the courseId.
@@ -90,17 +90,19 @@ async def upload(
     course_id: Annotated[int, Form(alias="courseId", ge=1, le=INT32_MAX)],
     file: UploadFile,
     actor: Annotated[User, Depends(uploader)],
-    session: SessionDep,
+    units: UnitsDep,
     state: StateDep,
 ) -> Envelope[BaseModel]:
     rules = state.settings.media
     data = await read_within_limit(file, rules)
-    storage = WritesOffTheLoop(state.storage)
-    filename = file.filename or ""
-    media = await session.run_sync(
-        lambda sync: upload_media(
-            sync, storage, rules, course_id=course_id, filename=filename, data=data, actor=actor
-        )
+    media = await upload_media_async(
+        units,
+        state.storage,
+        rules,
+        course_id=course_id,
+        filename=file.filename or "",
+        data=data,
+        actor=actor,
     )
     return ok(MediaRead.model_validate(media, from_attributes=True))
 

@@ -98,7 +98,7 @@ async def inbox(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Envelope[InAppPage]:
     api = state.settings.api
-    size = min(limit or api.default_page_size, api.max_page_size)
+    size = api.page_size(limit)
     rows, total = await session.run_sync(
         lambda s: service.in_app_page(
             s, user_id=user.user_id, unread_only=unread, limit=size, offset=offset

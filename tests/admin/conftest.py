@@ -47,6 +47,8 @@ def panel_app(
         migrated_engine.url.render_as_string(hide_password=False),
         # Sign-in attempts are limited; these tests sign in many times from one address.
         ratelimit={"enabled": False},
+        # What an action hands to the worker runs at once (a resend is delivered in-app).
+        jobs={"immediate": True},
     )
     app = create_app(settings)
     with TestClient(app):  # runs the lifespan once, for every client below

@@ -80,7 +80,7 @@ class TestResendingANotification:
         session.commit()
 
     def test_a_failed_notification_is_delivered_again(
-        self, sign_in: SignIn, panel_world: World, session: Session, jobs_inline: None
+        self, sign_in: SignIn, panel_world: World, session: Session
     ) -> None:
         notification_id = panel_world.rows["notifications"]["student_a"]
         self.fail(session, notification_id)

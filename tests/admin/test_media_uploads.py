@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from core.settings import Settings
-from models import AuditEntry, MediaRepository, MediaType
+from models import AuditEntry, MediaFile, MediaType
 from tests.admin.conftest import PANEL_PASSWORD, SignIn
 from tests.services import media_samples as samples
 from tests.world import World
@@ -40,13 +40,11 @@ def upload(client: TestClient, course_id: int, name: str, content: bytes, kind: 
     )
 
 
-def media_of(session: Session, course_id: int) -> list[MediaRepository]:
+def media_of(session: Session, course_id: int) -> list[MediaFile]:
     session.expire_all()
     return list(
         session.scalars(
-            select(MediaRepository)
-            .where(MediaRepository.course_id == course_id)
-            .order_by(MediaRepository.index)
+            select(MediaFile).where(MediaFile.course_id == course_id).order_by(MediaFile.index)
         )
     )
 

@@ -84,11 +84,12 @@ class TestAttemptsAreLimited:
     def test_the_panel_shares_the_apis_limit_on_sign_in_attempts(
         self, settings: Settings, panel_world: World
     ) -> None:
-        limited = settings.model_copy(
-            update={
-                "ratelimit": settings.ratelimit.model_copy(update={"auth_attempts_per_minute": 2})
-            }
+        # A long window keeps the three attempts from straddling two windows (and so from
+        # flaking when the clock crosses a minute between them).
+        ratelimit = settings.ratelimit.model_copy(
+            update={"auth_attempts_per_minute": 2, "window_seconds": 3600}
         )
+        limited = settings.model_copy(update={"ratelimit": ratelimit})
         with TestClient(create_app(limited), follow_redirects=False) as client:
             api = client.post(
                 "/api/auth/user/login", json={"email": "x@example.com", "password": "wrong-one"}

@@ -148,7 +148,7 @@ class TestTakeover:
 
 class TestNotConfigured:
     def test_providers_without_a_client_id_are_off(
-        self, auth_settings: object, jobs_inline: None, oauth_provider: FakeProvider
+        self, auth_settings: object, oauth_provider: FakeProvider
     ) -> None:
         from api.app import create_app
         from core.settings import Settings

@@ -19,6 +19,7 @@ from core.errors import NotFound
 from core.settings import Settings
 from models import Role, User
 from tests.api.helpers import assert_error, bearer, data, register
+from tests.conftest import reset_app
 
 
 class NoteNotFound(NotFound):
@@ -42,12 +43,18 @@ def probe_router() -> APIRouter:
     return router
 
 
-@pytest.fixture
-def client(auth_settings: Settings, jobs_inline: None) -> Iterator[TestClient]:
-    app = create_app(auth_settings)
+@pytest.fixture(scope="module")
+def probe_app(shared_auth_settings: Settings) -> Iterator[TestClient]:
+    """The app with the probe routes, built once per backend for this file's tests."""
+    app = create_app(shared_auth_settings)
     app.include_router(probe_router())
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client(auth_settings: Settings, probe_app: TestClient) -> TestClient:
+    return reset_app(probe_app)
 
 
 def user_with_role(client: TestClient, session: Session, email: str, role: Role) -> tuple[int, str]:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, event, insert, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from core.crypto import TokenCipher
 from core.settings import Settings
 from models import Course, Difficulty, Role
 from services.demo import seed_demo
@@ -32,8 +33,8 @@ SEED_KEYS = {
 
 
 @pytest.fixture
-def demo(session: Session) -> None:
-    seed_demo(session)
+def demo(session: Session, settings: Settings) -> None:
+    seed_demo(session, cipher=TokenCipher.from_settings(settings))
     session.commit()
 
 

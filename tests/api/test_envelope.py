@@ -7,16 +7,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from api.app import create_app
 from api.deps import SessionDep
 from api.schemas.base import CamelModel
 from core.errors import Conflict
 from core.settings import Settings
+from tests.conftest import reset_app
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -67,17 +68,18 @@ def probe_router() -> APIRouter:
     return router
 
 
-@pytest.fixture
-def app(settings: Settings) -> FastAPI:
-    application = create_app(settings)
+@pytest.fixture(scope="module")
+def probe_app(shared_settings: Settings) -> Iterator[TestClient]:
+    """The app with the probe routes, built once per backend for this file's tests."""
+    application = create_app(shared_settings)
     application.include_router(probe_router())
-    return application
+    with TestClient(application) as test_client:
+        yield test_client
 
 
 @pytest.fixture
-def probe(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
+def probe(engine: Engine, probe_app: TestClient) -> TestClient:
+    return reset_app(probe_app)
 
 
 def assert_error(body: dict[str, Any], status: int, message: str) -> None:

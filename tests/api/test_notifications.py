@@ -3,24 +3,29 @@ push, and the platform's own events (welcome, receipts, certificates, reminders)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
 from core.clock import utcnow
-from core.database import run_after_commit
+from core.database import sync_session_factory, unit_of_work
 from core.settings import Settings
-from jobs.notifications import send_reminders
+from jobs.notifications import send_reminders, sweep
+from jobs.runtime import Jobs
 from models import (
     Certificate,
+    DeliveryStatus,
     EnrollmentStatus,
     Notification,
+    NotificationLog,
+    NotificationStatus,
     NotificationType,
     OutboxEvent,
     PaymentStatus,
@@ -29,12 +34,10 @@ from models import (
     Role,
     User,
 )
-from services.notifications import (
-    certificate_issued,
-    enrollment_created,
-    payment_settled,
-    set_preferences,
-)
+from services.certificates import certificate_issued
+from services.enrollments import enrollment_created
+from services.notifications import resend, set_preferences
+from services.payments import payment_settled
 from tests.api.helpers import assert_error, data, invalid_fields
 from tests.conftest import free_port
 from tests.fakes.push_service import PushServer, browser_keys, vapid_keys
@@ -173,19 +176,23 @@ class TestInbox:
 
 
 class TestEventsAndPreferences:
-    def emit_and_deliver(self, session: Session, emit: object) -> None:
-        emit()  # type: ignore[operator]
-        session.commit()
-        run_after_commit(session)
+    def emit_and_deliver(
+        self, session: Session, jobs: Jobs, emit: Callable[[Session], object]
+    ) -> None:
+        """Emit in a unit of work of the platform's own: its commit hands the events over."""
+        session.commit()  # what the test set up, visible to that unit of work
+        with jobs.unit_of_work() as unit:
+            emit(unit)
 
     def test_a_welcome_goes_to_every_channel_the_user_wants(
-        self, jobs_inline: None, smtp_server: SmtpServer, session: Session, people: dict[str, User]
+        self, jobs_inline: Jobs, smtp_server: SmtpServer, session: Session, people: dict[str, User]
     ) -> None:
         learner = people["learner"]
         enrollment = make_enrollment(session, learner, make_course(session, title="Rust 101"))
         self.emit_and_deliver(
             session,
-            lambda: enrollment_created(session, enrollment, base_url="https://app.example.com"),
+            jobs_inline,
+            lambda unit: enrollment_created(unit, enrollment, base_url="https://app.example.com"),
         )
         [email] = smtp_server.mailbox.wait_for(1)
         assert email["Subject"] == "Welcome to Rust 101"
@@ -196,7 +203,7 @@ class TestEventsAndPreferences:
 
     def test_preferences_are_respected(
         self,
-        jobs_inline: None,
+        jobs_inline: Jobs,
         smtp_server: SmtpServer,
         session: Session,
         people: dict[str, User],
@@ -210,7 +217,8 @@ class TestEventsAndPreferences:
         enrollment = make_enrollment(session, learner, make_course(session, title="Go 101"))
         self.emit_and_deliver(
             session,
-            lambda: enrollment_created(session, enrollment, base_url="https://app.example.com"),
+            jobs_inline,
+            lambda unit: enrollment_created(unit, enrollment, base_url="https://app.example.com"),
         )
         kinds = session.scalars(
             select(Notification.type).where(Notification.user_id == learner.user_id)
@@ -219,7 +227,7 @@ class TestEventsAndPreferences:
         assert smtp_server.mailbox.messages == []
 
     def test_receipts_and_certificates(
-        self, jobs_inline: None, smtp_server: SmtpServer, session: Session, people: dict[str, User]
+        self, jobs_inline: Jobs, smtp_server: SmtpServer, session: Session, people: dict[str, User]
     ) -> None:
         learner = people["learner"]
         set_preferences(session, learner.user_id, in_app=False)
@@ -248,19 +256,19 @@ class TestEventsAndPreferences:
         session.add(certificate)
         session.flush()
 
-        def emit_all() -> None:
-            payment_settled(session, paid, base_url="https://app.example.com")
-            payment_settled(session, failed, base_url="https://app.example.com")
-            certificate_issued(session, certificate)
+        def emit_all(unit: Session) -> None:
+            payment_settled(unit, paid, base_url="https://app.example.com")
+            payment_settled(unit, failed, base_url="https://app.example.com")
+            certificate_issued(unit, certificate)
 
-        self.emit_and_deliver(session, emit_all)
+        self.emit_and_deliver(session, jobs_inline, emit_all)
         subjects = sorted(m["Subject"] for m in smtp_server.mailbox.wait_for(3))
         assert subjects == ["Payment failed: SQL", "Receipt: SQL", "Your certificate for SQL"]
 
 
 class TestReminders:
     def test_idle_learners_are_nudged_once_per_period(
-        self, jobs_inline: None, smtp_server: SmtpServer, session: Session, people: dict[str, User]
+        self, jobs_inline: Jobs, smtp_server: SmtpServer, session: Session, people: dict[str, User]
     ) -> None:
         learner, stranger = people["learner"], people["stranger"]
         course = make_course(session, title="Idle Course")
@@ -287,8 +295,8 @@ class TestReminders:
         )
         session.commit()
         assert done.status is EnrollmentStatus.COMPLETED
-        assert send_reminders() == 1
-        assert send_reminders() == 0
+        assert send_reminders(jobs_inline) == 1
+        assert send_reminders(jobs_inline) == 0
         reminders = session.scalars(
             select(OutboxEvent).where(OutboxEvent.event_type == "course.reminder")
         ).all()
@@ -309,19 +317,12 @@ def push_server() -> Iterator[PushServer]:
 
 class TestWebPush:
     @pytest.fixture
-    def push_client(
-        self, auth_settings: Settings, jobs_inline: None, monkeypatch: pytest.MonkeyPatch
-    ) -> Iterator[tuple[TestClient, str]]:
+    def push_client(self, auth_settings: Settings) -> Iterator[tuple[TestClient, str]]:
         public, private = vapid_keys()
-        monkeypatch.setenv("LMS_WEBPUSH__VAPID_PUBLIC_KEY", public)
-        monkeypatch.setenv("LMS_WEBPUSH__VAPID_PRIVATE_KEY", private)
-        from core.settings import get_settings
-
-        get_settings.cache_clear()
         webpush = auth_settings.webpush.model_copy(
             update={
                 "vapid_public_key": public,
-                "vapid_private_key": private,
+                "vapid_private_key": SecretStr(private),
                 "allow_http_endpoints": True,  # the fake push service speaks plain http
             }
         )
@@ -329,11 +330,11 @@ class TestWebPush:
             yield c, public
 
     def test_only_https_push_services_are_accepted(
-        self, auth_settings: Settings, jobs_inline: None, people: dict[str, User]
+        self, auth_settings: Settings, people: dict[str, User]
     ) -> None:
         public, private = vapid_keys()
         webpush = auth_settings.webpush.model_copy(
-            update={"vapid_public_key": public, "vapid_private_key": private}
+            update={"vapid_public_key": public, "vapid_private_key": SecretStr(private)}
         )
         with TestClient(create_app(auth_settings.model_copy(update={"webpush": webpush}))) as c:
             p256dh, secret = browser_keys()
@@ -396,11 +397,8 @@ class TestWebPush:
 
 class TestSweeper:
     def test_a_send_abandoned_by_a_dead_worker_is_handed_over_again(
-        self, jobs_inline: None, smtp_server: SmtpServer, session: Session, people: dict[str, User]
+        self, jobs_inline: Jobs, smtp_server: SmtpServer, session: Session, people: dict[str, User]
     ) -> None:
-        from jobs.notifications import sweep
-        from models import NotificationLog
-
         learner = people["learner"]
         stuck = Notification(
             user_id=learner.user_id,
@@ -414,23 +412,50 @@ class TestSweeper:
         session.flush()
         session.add(NotificationLog(notification_id=stuck.notification_id))
         session.commit()
-        assert sweep() == 1
+        assert sweep(jobs_inline) == 1
         assert smtp_server.mailbox.wait_for(1)[0]["Subject"] == "Stuck"
-        assert sweep() == 0
+        assert sweep(jobs_inline) == 0
+
+    def test_a_resend_that_never_reached_the_queue_is_handed_over(
+        self, jobs_inline: Jobs, smtp_server: SmtpServer, session: Session, people: dict[str, User]
+    ) -> None:
+        failed = Notification(
+            user_id=people["learner"].user_id,
+            type=NotificationType.EMAIL,
+            message="again",
+            subject="Again",
+            status=NotificationStatus.FAILED,
+            created_at=utcnow() - timedelta(minutes=10),
+        )
+        session.add(failed)
+        session.flush()
+        session.add(
+            NotificationLog(
+                notification_id=failed.notification_id, delivery_status=DeliveryStatus.FAILED
+            )
+        )
+        session.commit()
+        # A unit of work with no queue: the hand-over after its commit cannot happen.
+        with unit_of_work(sync_session_factory(jobs_inline.engine)) as unit:
+            resend(unit, failed.notification_id)
+        assert smtp_server.mailbox.messages == []
+        assert sweep(jobs_inline) == 1
+        assert smtp_server.mailbox.wait_for(1)[0]["Subject"] == "Again"
+        assert sweep(jobs_inline) == 0
 
 
 class TestGivingUp:
-    def test_after_the_last_attempt_the_failure_stays_visible_to_admins(
-        self,
-        auth_client: TestClient,
-        smtp_server: SmtpServer,
-        people: dict[str, User],
-        monkeypatch: pytest.MonkeyPatch,
-    ) -> None:
-        from core.settings import get_settings
+    @pytest.fixture
+    def one_attempt_client(self, auth_settings: Settings) -> Iterator[TestClient]:
+        notifications = auth_settings.notifications.model_copy(update={"max_attempts": 1})
+        settings = auth_settings.model_copy(update={"notifications": notifications})
+        with TestClient(create_app(settings)) as client:
+            yield client
 
-        monkeypatch.setenv("LMS_NOTIFICATIONS__MAX_ATTEMPTS", "1")
-        get_settings.cache_clear()
+    def test_after_the_last_attempt_the_failure_stays_visible_to_admins(
+        self, one_attempt_client: TestClient, smtp_server: SmtpServer, people: dict[str, User]
+    ) -> None:
+        auth_client = one_attempt_client
         smtp_server.stop()
         learner, admin = people["learner"], people["admin"]
         sent = data(send(auth_client, learner, learner, kind="email", text="lost?"), 201)

@@ -45,7 +45,7 @@ def client_for(settings: Settings) -> TestClient:
 
 class TestSignInAttempts:
     def test_the_eleventh_attempt_in_a_window_is_429(
-        self, auth_settings: Settings, jobs_inline: None, store: str
+        self, auth_settings: Settings, store: str
     ) -> None:
         with client_for(limited(auth_settings, store)) as client:
             register(client, "ada@example.com")  # attempt 1 for this IP
@@ -55,9 +55,7 @@ class TestSignInAttempts:
             assert_error(response, 429, "Too many requests, try again later")
             assert 0 < int(response.headers["Retry-After"]) <= WINDOW
 
-    def test_attempts_are_counted_per_email_too(
-        self, auth_settings: Settings, jobs_inline: None, store: str
-    ) -> None:
+    def test_attempts_are_counted_per_email_too(self, auth_settings: Settings, store: str) -> None:
         app = create_app(limited(auth_settings, store, auth_attempts_per_minute=3))
         with TestClient(app, client=("198.51.100.7", 5000)) as client:
             for _ in range(3):
@@ -69,9 +67,7 @@ class TestSignInAttempts:
 
 
 class TestRequests:
-    def test_each_user_has_their_own_budget(
-        self, auth_settings: Settings, jobs_inline: None, store: str
-    ) -> None:
+    def test_each_user_has_their_own_budget(self, auth_settings: Settings, store: str) -> None:
         with client_for(limited(auth_settings, store, requests_per_minute=4)) as client:
             ada = register(client, "ada@example.com")["token"]  # request 1 of this IP
             bob = register(client, "bob@example.com")["token"]  # request 2 of this IP
@@ -84,7 +80,7 @@ class TestRequests:
             data(client.get("/api/auth/user/profile", headers=bearer(bob)))
 
     def test_anonymous_callers_are_counted_per_address(
-        self, auth_settings: Settings, jobs_inline: None, store: str
+        self, auth_settings: Settings, store: str
     ) -> None:
         with client_for(limited(auth_settings, store, requests_per_minute=2)) as client:
             for _ in range(2):
@@ -94,9 +90,39 @@ class TestRequests:
             assert client.get("/healthz").status_code == 200
 
 
+class TestExemptPaths:
+    WEBHOOK = "/api/payments/webhooks/paystack"
+
+    def test_webhooks_are_never_counted_nor_refused(
+        self, auth_settings: Settings, jobs_inline: None, store: str
+    ) -> None:
+        with client_for(limited(auth_settings, store, requests_per_minute=2)) as client:
+            for _ in range(5):
+                # No such route yet: anything but a 429 shows the limiter let it through.
+                assert (
+                    client.post(self.WEBHOOK, json={"event": "charge.success"}).status_code == 404
+                )
+            # The budget is untouched: two requests, then the third is refused.
+            for _ in range(2):
+                assert client.get("/api/auth/user/profile").status_code == 401
+            assert client.get("/api/auth/user/profile").status_code == 429
+            assert client.post(self.WEBHOOK, json={}).status_code == 404
+
+    @pytest.mark.parametrize(
+        "path", ["/api/payments/webhooks", "/api/payments/webhook/paystack", "/api/payments/x"]
+    )
+    def test_look_alike_paths_are_still_limited(
+        self, auth_settings: Settings, jobs_inline: None, store: str, path: str
+    ) -> None:
+        with client_for(limited(auth_settings, store, requests_per_minute=2)) as client:
+            for _ in range(2):
+                assert client.post(path, json={}).status_code == 404
+            assert_error(client.post(path, json={}), 429, "Too many requests, try again later")
+
+
 class TestSharedCounters:
     def test_api_processes_share_counters_in_redis(
-        self, auth_settings: Settings, jobs_inline: None, redis_url: str
+        self, auth_settings: Settings, redis_url: str
     ) -> None:
         redis.Redis.from_url(redis_url).flushdb()
         settings = limited(auth_settings, redis_url, requests_per_minute=3)
@@ -108,9 +134,7 @@ class TestSharedCounters:
         assert redis.Redis.from_url(redis_url).keys("lms:rl:*")
         redis.Redis.from_url(redis_url).flushdb()
 
-    def test_an_unreachable_redis_does_not_block_sign_in(
-        self, auth_settings: Settings, jobs_inline: None
-    ) -> None:
+    def test_an_unreachable_redis_does_not_block_sign_in(self, auth_settings: Settings) -> None:
         dead = f"redis://127.0.0.1:{free_port()}/0"
         with client_for(limited(auth_settings, dead)) as client:
             assert register(client, "ada@example.com")["token"]

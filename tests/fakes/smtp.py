@@ -38,6 +38,10 @@ class Mailbox:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
 
+    def clear(self) -> None:
+        with self._arrived:
+            self.messages.clear()
+
 
 def bodies(message: EmailMessage) -> tuple[str, str]:
     """The plain-text and the HTML body of a message."""
@@ -49,16 +53,21 @@ def bodies(message: EmailMessage) -> tuple[str, str]:
 
 
 class SmtpServer:
+    """Can be stopped (an outage) and started again on the same port, any number of times."""
+
     def __init__(self, port: int) -> None:
         self.mailbox = Mailbox()
         self.port = port
-        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=port)
+        self.running = False
+        self._controller: Controller | None = None
 
     def start(self) -> None:
+        # A controller closes its event loop when it stops: each start needs a new one.
+        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
         self._controller.start()
         self.running = True
 
     def stop(self) -> None:
-        if getattr(self, "running", False):
+        if self.running and self._controller is not None:
             self._controller.stop()
             self.running = False

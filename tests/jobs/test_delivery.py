@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from core.settings import Settings
-from jobs.notifications import deliver_event, sweep
-from jobs.queue import huey, use_settings
+from core.tasks import TaskName
+from jobs.notifications import sweep
+from jobs.runtime import Jobs
+from jobs.tasks import build_jobs
 from models import (
     DeliveryStatus,
     Notification,
@@ -24,7 +25,7 @@ from models import (
     OutboxEvent,
     Role,
 )
-from services.notifications import enrollment_created
+from services.enrollments import enrollment_created
 from tests.conftest import free_port
 from tests.fakes.smtp import SmtpServer, bodies
 from tests.models.factories import make_course, make_enrollment, make_user
@@ -47,8 +48,8 @@ def fresh(session: Session) -> Session:
 
 
 @pytest.fixture
-def client(worker: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(worker)) as test_client:
+def client(worker: Jobs) -> Iterator[TestClient]:
+    with TestClient(create_app(worker.settings)) as test_client:
         yield test_client
 
 
@@ -145,42 +146,36 @@ def test_an_smtp_outage_is_retried_logged_and_then_delivered_once(
 
 
 def test_an_enrollment_made_while_the_queue_is_down_is_welcomed_exactly_once(
-    worker: Settings, smtp_server: SmtpServer, session: Session
+    worker: Jobs, smtp_server: SmtpServer, session: Session
 ) -> None:
     student = make_user(session, email="cy@example.com")
     course = make_course(
         session, instructor=make_user(session, role=Role.INSTRUCTOR), title="Queue Theory"
     )
     session.commit()
-    # The queue is unreachable while the learner enrolls...
-    use_settings(
-        worker.model_copy(
-            update={
-                "redis": worker.redis.model_copy(
-                    update={"url": f"redis://127.0.0.1:{free_port()}/0"}
-                )
-            }
-        )
-    )
     enrollment = make_enrollment(session, student, course)
-    enrollment_created(session, enrollment, base_url="https://app.example.com")
-    from core.database import run_after_commit
-
     session.commit()
-    run_after_commit(session)  # the hand-over fails: logged, the event waits in the outbox
+    # The queue is unreachable while the learner enrolls: the hand-over after the commit
+    # fails (logged), and the event waits in the outbox...
+    unreachable = worker.settings.redis.model_copy(
+        update={"url": f"redis://127.0.0.1:{free_port()}/0"}
+    )
+    down = build_jobs(worker.settings.model_copy(update={"redis": unreachable}))
+    with down.unit_of_work() as unit:
+        enrollment_created(unit, enrollment, base_url="https://app.example.com")
+    down.close()
     event = session.scalars(select(OutboxEvent)).one()
     assert event.processed_at is None
     assert session.scalar(select(func.count()).select_from(Notification)) == 0
 
     # ...and comes back.
-    use_settings(worker)
-    assert sweep() == 1
+    assert sweep(worker) == 1
     [welcome] = smtp_server.mailbox.wait_for(1, timeout=20)
     assert welcome["Subject"] == "Welcome to Queue Theory"
     eventually(lambda: fresh(session).get(OutboxEvent, event.event_id).processed_at is not None)  # type: ignore[union-attr]
     # Sweeping again, or the event reaching the worker twice, changes nothing.
-    assert sweep() == 0
-    deliver_event(event.event_id)
+    assert sweep(worker) == 0
+    worker.enqueue(TaskName.DELIVER_EVENT, event.event_id)
     time.sleep(2)
     assert len(smtp_server.mailbox.messages) == 1
     channels = (
@@ -191,5 +186,5 @@ def test_an_enrollment_made_while_the_queue_is_down_is_welcomed_exactly_once(
     assert sorted(channels) == sorted([NotificationType.EMAIL, NotificationType.IN_APP])
 
 
-def test_the_worker_process_runs_on_redis_in_ci(worker: Settings) -> None:
-    assert huey.storage.__class__.__name__ == "RedisStorage"
+def test_the_worker_process_runs_on_redis_in_ci(worker: Jobs) -> None:
+    assert worker.huey.storage.__class__.__name__ == "RedisStorage"

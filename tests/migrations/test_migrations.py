@@ -58,7 +58,7 @@ def test_upgrade_downgrade_upgrade_and_models_agree(
         migrations.upgrade(engine)
         assert migrations.current_revision(engine) == migrations.head_revision()
         assert set(inspect(engine).get_table_names()) >= SEED_TABLES
-        assert migrations.schema_differences(engine) == []
+        assert migrations.schema_differences(engine, models.Base.metadata) == []
 
         migrations.downgrade(engine)
         assert migrations.current_revision(engine) is None
@@ -69,6 +69,6 @@ def test_upgrade_downgrade_upgrade_and_models_agree(
                 assert leftover.scalars().all() == []
 
         migrations.upgrade(engine)
-        assert migrations.schema_differences(engine) == []
+        assert migrations.schema_differences(engine, models.Base.metadata) == []
     finally:
         engine.dispose()

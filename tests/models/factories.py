@@ -14,7 +14,7 @@ from models import (
     CourseModule,
     Difficulty,
     Enrollment,
-    PaymentGateway,
+    Payment,
     PaymentMethod,
     Role,
     User,
@@ -64,7 +64,7 @@ def make_module(session: Session, course: Course, **values: Any) -> CourseModule
     return module
 
 
-def make_payment(session: Session, user: User, course: Course, **values: Any) -> PaymentGateway:
+def make_payment(session: Session, user: User, course: Course, **values: Any) -> Payment:
     defaults: dict[str, Any] = {
         "user_id": user.user_id,
         "course_id": course.course_id,
@@ -72,7 +72,7 @@ def make_payment(session: Session, user: User, course: Course, **values: Any) ->
         "transaction_id": f"tx_{next(_sequence)}",
         "method": PaymentMethod.CARD,
     }
-    payment = PaymentGateway(**(defaults | values))
+    payment = Payment(**(defaults | values))
     session.add(payment)
     session.flush()
     return payment

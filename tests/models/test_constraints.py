@@ -17,7 +17,7 @@ from models import (
     Course,
     CourseCatalog,
     CourseModule,
-    MediaRepository,
+    MediaFile,
     MediaType,
     Notification,
     NotificationLog,
@@ -105,9 +105,9 @@ class TestUniqueness:
             "media_url": "/m/1.png",
             "index": 0,
         }
-        session.add(MediaRepository(**media))
+        session.add(MediaFile(**media))
         session.flush()
-        rejected(session, lambda: session.add(MediaRepository(**media)))
+        rejected(session, lambda: session.add(MediaFile(**media)))
 
     def test_one_catalog_entry_per_course(self, session: Session) -> None:
         course = make_course(session)
@@ -226,7 +226,7 @@ class TestDeleteRules:
         course = make_course(session)
         make_module(session, course)
         session.add(
-            MediaRepository(
+            MediaFile(
                 course_id=course.course_id,
                 instructor_id=course.instructor_id,
                 media_type=MediaType.VIDEO,
@@ -236,7 +236,7 @@ class TestDeleteRules:
         )
         session.flush()
         session.execute(delete(Course).where(Course.course_id == course.course_id))
-        for model in (CourseCatalog, CourseModule, MediaRepository):
+        for model in (CourseCatalog, CourseModule, MediaFile):
             assert session.scalars(select(model)).all() == []
 
     def test_analytics_outlive_their_course_and_user_anonymised(self, session: Session) -> None:

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 import models
+from core.crypto import TokenCipher
 from core.passwords import verify_password
+from core.settings import Settings
 from models import (
     Certificate,
     CourseCatalog,
     Enrollment,
     EnrollmentStatus,
-    PaymentGateway,
+    Payment,
+    PaymentMethod,
     PaymentStatus,
     Role,
     User,
 )
-from services.demo import DEMO_LOGINS, seed_demo
+from services.demo import DEMO_CARD, DEMO_LOGINS, seed_demo
+from services.payments import open_card
 
 # Made by people using the platform (sign-ins, browsers, settings, deliveries), not by demo data.
 MADE_BY_USE = {
@@ -29,12 +34,17 @@ MADE_BY_USE = {
 }
 
 
+@pytest.fixture
+def cipher(settings: Settings) -> TokenCipher:
+    return TokenCipher.from_settings(settings)
+
+
 def count(session: Session, model: type[models.Base]) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_demo_fills_every_table(session: Session) -> None:
-    assert seed_demo(session) is True
+def test_demo_fills_every_table(session: Session, cipher: TokenCipher) -> None:
+    assert seed_demo(session, cipher=cipher) is True
     for table in models.Base.metadata.sorted_tables:
         if table.name in MADE_BY_USE:
             continue
@@ -42,28 +52,28 @@ def test_demo_fills_every_table(session: Session) -> None:
         assert rows, f"no demo rows in {table.name}"
 
 
-def test_demo_is_loaded_only_once(session: Session) -> None:
-    assert seed_demo(session) is True
+def test_demo_is_loaded_only_once(session: Session, cipher: TokenCipher) -> None:
+    assert seed_demo(session, cipher=cipher) is True
     users = count(session, User)
-    assert seed_demo(session) is False
+    assert seed_demo(session, cipher=cipher) is False
     assert count(session, User) == users
 
 
-def test_demo_logins_work_with_their_printed_passwords(session: Session) -> None:
-    seed_demo(session)
+def test_demo_logins_work_with_their_printed_passwords(
+    session: Session, cipher: TokenCipher
+) -> None:
+    seed_demo(session, cipher=cipher)
     for login in DEMO_LOGINS:
         user = session.scalars(select(User).where(User.email == login.email)).one()
         assert user.role is login.role
         assert verify_password(login.password, user.password_hash)
 
 
-def test_demo_data_follows_the_platform_rules(session: Session) -> None:
-    seed_demo(session)
+def test_demo_data_follows_the_platform_rules(session: Session, cipher: TokenCipher) -> None:
+    seed_demo(session, cipher=cipher)
     # Every enrollment in a paid course is backed by a successful payment of its price.
     paid = session.execute(
-        select(Enrollment, PaymentGateway).join(
-            PaymentGateway, Enrollment.payment_id == PaymentGateway.payment_id
-        )
+        select(Enrollment, Payment).join(Payment, Enrollment.payment_id == Payment.payment_id)
     ).all()
     assert paid
     for enrollment, payment in paid:
@@ -82,3 +92,20 @@ def test_demo_data_follows_the_platform_rules(session: Session) -> None:
     assert states == {True, False}
     roles = set(session.scalars(select(User.role)).all())
     assert roles == {Role.ADMIN, Role.INSTRUCTOR, Role.STUDENT}
+
+
+def test_demo_card_payments_keep_only_a_sealed_summary(
+    session: Session, cipher: TokenCipher
+) -> None:
+    seed_demo(session, cipher=cipher)
+    rows = session.execute(
+        text("SELECT method, card_details FROM payment_gateway WHERE card_details IS NOT NULL")
+    ).all()
+    assert {method for method, _ in rows} == {PaymentMethod.CARD.value}
+    for _, stored in rows:
+        # A Fernet token is url-safe base64: no JSON, no "12/29" can be in it.
+        assert isinstance(stored, str)
+        assert not set(stored) & set('{}":/ ')
+        assert open_card(cipher, stored) == DEMO_CARD
+    card_payments = session.scalar(select(func.count()).where(Payment.method == PaymentMethod.CARD))
+    assert len(rows) == card_payments

@@ -17,7 +17,7 @@ from core.database import sync_session_factory, unit_of_work
 from core.errors import InvalidInput
 from core.settings import MediaSettings
 from integrations.storage import LocalStorage, S3Storage, Storage
-from models import Course, MediaRepository, MediaType, Role, User
+from models import Course, MediaFile, MediaType, Role, User
 from services.media import (
     CourseNotFound,
     FileTooLarge,
@@ -104,17 +104,17 @@ def upload(
     *,
     rules: MediaSettings = RULES,
     **values: Any,
-) -> MediaRepository:
+) -> MediaFile:
     """One upload in its own unit of work, as a job or an admin action runs it."""
     arguments: dict[str, Any] = {"filename": "file.bin", "data": samples.PNG} | values
     with unit_of_work(factory) as session:
         return upload_media(session, storage, rules, course_id=course_id, actor=actor, **arguments)
 
 
-def rows(engine: Engine, course_id: int) -> list[MediaRepository]:
+def rows(engine: Engine, course_id: int) -> list[MediaFile]:
     with Session(engine) as session:
-        query = select(MediaRepository).where(MediaRepository.course_id == course_id)
-        return list(session.scalars(query.order_by(MediaRepository.index)))
+        query = select(MediaFile).where(MediaFile.course_id == course_id)
+        return list(session.scalars(query.order_by(MediaFile.index)))
 
 
 class TestSniffType:
@@ -367,4 +367,4 @@ class TestStoreAndDatabaseAgree:
             upload(factory, storage=broken, actor=people.instructor, course_id=people.course_id)
         assert refused.value.status_code == 503
         with Session(engine) as session:
-            assert session.scalar(select(func.count()).select_from(MediaRepository)) == 0
+            assert session.scalar(select(func.count()).select_from(MediaFile)) == 0

@@ -11,6 +11,13 @@ from models import Role
 from services.users import EmailAlreadyRegistered, UsernameTaken, create_user
 
 
+@pytest.fixture
+def session(db: Session) -> Session:
+    """These tests talk to the database through this one session only: each runs in a
+    transaction that is rolled back afterwards (``db`` in tests/conftest.py), no wipe."""
+    return db
+
+
 class TestCreateUser:
     def test_creates_a_student_with_an_argon2id_hash(self, session: Session) -> None:
         user = create_user(session, email="Ada@Example.COM ", password="s3cret-pass", name=" Ada ")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from core.settings import Settings
 from integrations.storage import S3Storage
-from models import MediaRepository
+from models import MediaFile
 from tests.api.helpers import assert_error, data
 from tests.conftest import base_settings
 from tests.integrations.test_storage import s3, s3_endpoint  # noqa: F401  (fixtures)
@@ -74,7 +74,7 @@ def files_in(root: Path) -> list[Path]:
 
 def media_count(engine: Engine) -> int:
     with Session(engine) as session:
-        return session.scalar(select(func.count()).select_from(MediaRepository)) or 0
+        return session.scalar(select(func.count()).select_from(MediaFile)) or 0
 
 
 Upload = Callable[..., Any]

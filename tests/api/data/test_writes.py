@@ -43,6 +43,8 @@ class TestCourses:
                 f"/api/data/course-catalog?courseId={course['courseId']}", headers=world.headers(X)
             )
         )["items"][0]
+        module = {"courseId": course["courseId"], "title": "Welcome", "position": 0}
+        data(api.post("/api/data/course-modules", json=module, headers=world.headers(X)), 201)
         published = api.patch(
             f"/api/data/course-catalog/{entry['catalogId']}",
             json={"isActive": True},

@@ -1,0 +1,52 @@
+"""Who reaches what: the access rules several domains share.
+
+The resource declarations (the data API and the admin panel), the services and the panel's
+forms all ask these questions; each is answered here once. The row sets are subqueries, so
+a declaration's scope stays a single SQL condition whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session
+
+from models import Course, CourseCatalog, Enrollment, Role, User
+
+
+def own_courses(user: User) -> Select[tuple[int]]:
+    """The courses ``user`` teaches."""
+    return select(Course.course_id).where(Course.instructor_id == user.user_id)
+
+
+def published_courses() -> Select[tuple[int]]:
+    """The courses listed in the catalog."""
+    return select(CourseCatalog.course_id).where(CourseCatalog.is_active.is_(True))
+
+
+def enrolled_courses(user: User) -> Select[tuple[int]]:
+    """The courses ``user`` is enrolled in."""
+    return select(Enrollment.course_id).where(Enrollment.user_id == user.user_id)
+
+
+def own_enrollments(user: User) -> Select[tuple[int]]:
+    return select(Enrollment.enrollment_id).where(Enrollment.user_id == user.user_id)
+
+
+def enrollments_in_own_courses(user: User) -> Select[tuple[int]]:
+    """The enrollments of the learners in the courses ``user`` teaches."""
+    return select(Enrollment.enrollment_id).where(Enrollment.course_id.in_(own_courses(user)))
+
+
+def teaches(session: Session, *, instructor_id: int, learner_id: int) -> bool:
+    """Whether the learner is enrolled in a course the instructor teaches."""
+    query = (
+        select(Enrollment.enrollment_id)
+        .join(Course, Course.course_id == Enrollment.course_id)
+        .where(Enrollment.user_id == learner_id, Course.instructor_id == instructor_id)
+    )
+    return bool(session.scalar(select(exists(query))))
+
+
+def may_change_course(user: User, course: Course) -> bool:
+    """A course (and what is in it) is changed by its instructor or by an admin."""
+    return user.role is Role.ADMIN or course.instructor_id == user.user_id
