@@ -72,7 +72,9 @@ class TestEveryTaskIsRegistered:
 
 
 class TestTheDemoSpeaksTheVocabulary:
-    def test_every_event_type_it_stores_is_an_event_type(
+    # The outbox is written only by emitters typed with EventType (mypy checks them); the
+    # demo writes analytics rows by hand, so those are what can stray from the list.
+    def test_every_analytics_event_it_records_is_an_event_type(
         self, session: Session, settings: Settings
     ) -> None:
         assert seed_demo(session, cipher=TokenCipher.from_settings(settings)) is True
@@ -80,11 +82,9 @@ class TestTheDemoSpeaksTheVocabulary:
         known = {kind.value for kind in EventType}
 
         recorded = set(session.scalars(select(Analytics.event_type).distinct()))
-        queued = set(session.scalars(select(OutboxEvent.event_type).distinct()))
 
         assert recorded, "the demo recorded no analytics events"
         assert recorded - known == set(), "analytics event types outside the vocabulary"
-        assert queued - known == set(), "outbox event types outside the vocabulary"
 
 
 def count_notifications(session: Session, event_id: int) -> int:
