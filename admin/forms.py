@@ -9,12 +9,16 @@ forged post cannot reach further than the drop-down.
 
 from __future__ import annotations
 
+import enum
 from typing import TYPE_CHECKING, Any
 
-from sqladmin.forms import get_model_form
-from sqlalchemy import Column, select
+from sqladmin.forms import ModelConverter, converts, get_model_form
+from sqlalchemy import Column, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ColumnProperty
+from sqlalchemy.types import TypeEngine
 from wtforms import Form, PasswordField, SelectField, StringField, validators
+from wtforms.fields.core import UnboundField
 
 from models import Role, User
 from resources import Resource
@@ -26,6 +30,49 @@ if TYPE_CHECKING:
 
 # Drop-downs are for choosing among a user's own rows; beyond this, the list is cut.
 MAX_CHOICES = 500
+# A string column longer than this is prose (a description), not a line (a title).
+LINE_LENGTH = 255
+
+
+def is_long_text(kind: TypeEngine[Any]) -> bool:
+    """Text, or a string too long for one line (``bounded_text``: VARCHAR(n) or TEXT)."""
+    if isinstance(kind, Text):
+        return True
+    return isinstance(kind, String) and (kind.length or 0) > LINE_LENGTH
+
+
+def _enum_value(value: Any) -> Any:
+    """A choice as the database stores it: an enum member's value (``"instructor"``)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value if value is None else str(value)
+
+
+class PanelConverter(ModelConverter):
+    """sqladmin's converter, fixed so that a form saved unchanged changes nothing.
+
+    - Enum drop-downs show the row's current value. sqladmin offers an enum column's stored
+      values (``db_enum`` stores ``"instructor"``) but coerced the row's member to its *name*
+      (``"INSTRUCTOR"``), so no option matched, none was selected, and the browser sent the
+      first one: saving a user made them a student.
+    - Long strings are text areas: a one-line ``<input>`` drops a description's line breaks.
+    """
+
+    @converts("String", "CHAR")  # type: ignore[untyped-decorator]  # sqladmin ships no types
+    def conv_string(
+        self, model: type, prop: ColumnProperty[Any], kwargs: dict[str, Any]
+    ) -> UnboundField[Any]:
+        convert = self.conv_text if is_long_text(prop.columns[0].type) else super().conv_string
+        field: UnboundField[Any] = convert(model, prop, kwargs)
+        return field
+
+    @converts("Enum")  # type: ignore[untyped-decorator]  # sqladmin ships no types
+    def conv_enum(
+        self, model: type, prop: ColumnProperty[Any], kwargs: dict[str, Any]
+    ) -> UnboundField[Any]:
+        kwargs["coerce"] = _enum_value
+        field: UnboundField[Any] = super().conv_enum(model, prop, kwargs)
+        return field
 
 
 def form_fields(resource: Resource, user: User, *, editing: bool) -> list[str]:
@@ -97,6 +144,7 @@ async def build_form(view: ResourceView, user: User, *, editing: bool) -> type[F
         only=plain,
         column_labels=labels,
         form_class=base,
+        form_converter=PanelConverter,
     )
     # Filled in by the domain when left empty (a username from the email): optional here,
     # whatever the column says.

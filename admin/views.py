@@ -19,7 +19,7 @@ from sqladmin import ModelView
 from sqladmin.authorization import custom_action
 from sqladmin.filters import BooleanFilter, StaticValuesFilter
 from sqladmin.models import ModelViewMeta
-from sqlalchemy import JSON, Boolean, Select, String, Text, func, select
+from sqlalchemy import JSON, Boolean, Select, String, func, select
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from starlette.requests import Request
 from wtforms import Form
 
 from admin.auth import OPERATIONS, current_request, panel_user
-from admin.forms import build_form
+from admin.forms import build_form, is_long_text
 from api.data.schemas import schemas_for
 from api.state import AppState
 from core.database import async_unit_of_work
@@ -155,6 +155,10 @@ class ResourceView(ModelView):
                 continue  # left to the domain: a username from the email, the owner
             if value == "" and (column is None or column.nullable):
                 value = None
+            if isinstance(value, str):
+                # Browsers send a text area's line breaks as CR LF: without this, saving a
+                # form unchanged would rewrite every multi-line text.
+                value = value.replace("\r\n", "\n")
             values[name] = value
         try:
             checked = schema.model_validate(values)
@@ -220,7 +224,8 @@ def _listed(resource: Resource) -> list[str]:
     return [
         name
         for name in resource.exposed
-        if not isinstance(resource.columns[name].type, Text | JSON)
+        if not is_long_text(resource.columns[name].type)
+        and not isinstance(resource.columns[name].type, JSON)
     ]
 
 

@@ -12,6 +12,7 @@ from admin import mount_admin
 from api.data.router import build_data_router
 from api.envelope import ERROR_RESPONSES
 from api.errors import install_error_handlers
+from api.limits import BodySizeLimitMiddleware
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimitMiddleware
 from api.routes import auth, catalog, health, media, notifications
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     if settings.ratelimit.enabled:
         app.add_middleware(RateLimitMiddleware, state=state)
+    # Added last runs first: the body limit comes before rate limiting, authentication and
+    # parsing, inside the request context (so a 413 has its request id and access log line).
+    app.add_middleware(BodySizeLimitMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(auth.router)

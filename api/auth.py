@@ -17,9 +17,10 @@ from fastapi import Depends, Request
 from fastapi_users import BaseUserManager, FastAPIUsers, IntegerIDMixin, InvalidPasswordException
 from fastapi_users import exceptions as fu
 from fastapi_users.authentication import AuthenticationBackend, BearerTransport, JWTStrategy
-from fastapi_users.jwt import decode_jwt, generate_jwt
+from fastapi_users.jwt import SecretType, generate_jwt
 from fastapi_users.password import PasswordHelper
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
@@ -31,8 +32,26 @@ from core.events import EventType
 from core.passwords import password_hasher
 from core.settings import Settings
 from models import Role, User
-from services.sessions import revoke_all_for_user
-from services.users import account_email, check_password
+from services.sessions import live_session_user, revoke_all_for_user
+from services.users import account_email, check_password, parse_user_id
+
+# Every token we read must say when it ends and whom it is for; one without is refused.
+REQUIRED_CLAIMS = ["exp", "sub", "aud"]
+
+
+def decode_claims(
+    token: str, secret: SecretType, audience: str, *, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The claims of a token we signed, with ``exp``, ``sub`` (and ``extra``) required."""
+    key = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        key,
+        audience=[audience],
+        algorithms=["HS256"],
+        options={"require": [*REQUIRED_CLAIMS, *extra]},
+    )
+    return claims
 
 
 class UserDatabase(SQLAlchemyUserDatabase[User, int]):
@@ -66,6 +85,26 @@ class UserManager(IntegerIDMixin, BaseUserManager[User, int]):
         self.session: AsyncSession = user_db.session
         self.cipher = TokenCipher.from_settings(settings)
 
+    def parse_id(self, value: Any) -> int:
+        # A ``sub`` outside the id column's range must be a refusal, not an OverflowError.
+        try:
+            return parse_user_id(value)
+        except InvalidInput as exc:
+            raise fu.InvalidID() from exc
+
+    async def verify(self, token: str, request: Request | None = None) -> User:
+        # fastapi-users accepts a verification token without ``exp``: refuse it first.
+        try:
+            decode_claims(
+                token,
+                self.verification_token_secret,
+                self.verification_token_audience,
+                extra=("email",),
+            )
+        except jwt.PyJWTError as exc:
+            raise fu.InvalidVerifyToken() from exc
+        return await super().verify(token, request)
+
     # fastapi-users hashes inside its async methods, on the event loop (an Argon2 hash
     # stalls every request for about 0.1 s). These two are its own steps, with the hashing
     # moved to a worker thread; the tokens are the same.
@@ -88,8 +127,11 @@ class UserManager(IntegerIDMixin, BaseUserManager[User, int]):
         self, token: str, password: str, request: Request | None = None
     ) -> User:
         try:
-            data = decode_jwt(
-                token, self.reset_password_token_secret, [self.reset_password_token_audience]
+            data = decode_claims(
+                token,
+                self.reset_password_token_secret,
+                self.reset_password_token_audience,
+                extra=("password_fgpt",),
             )
             user = await self.get(self.parse_id(data["sub"]))
             fingerprint = str(data["password_fgpt"])
@@ -109,8 +151,11 @@ class UserManager(IntegerIDMixin, BaseUserManager[User, int]):
         return updated
 
     async def validate_password(self, password: str, user: Any) -> None:
+        # zxcvbn is CPU work: off the event loop, like the hash that follows.
         try:
-            check_password(password, email=user.email)
+            await run_in_threadpool(
+                check_password, password, email=user.email, name=getattr(user, "name", None)
+            )
         except InvalidInput as exc:
             raise InvalidPasswordException(reason=exc.problem) from exc
 
@@ -163,8 +208,46 @@ def get_user_manager(
     return UserManager(user_db, settings)
 
 
-def get_jwt_strategy(settings: SettingsDep) -> JWTStrategy[User, int]:
-    return JWTStrategy(
+SESSION_CLAIM = "sid"
+
+
+class SessionJWTStrategy(JWTStrategy[User, int]):
+    """Access tokens bound to their sign-in: the ``sid`` claim names the refresh-token family.
+
+    Reading a token loads its user only while that sign-in is alive and the user active, in
+    one query: logout, a password change or reset and deactivation end the access tokens
+    of the sessions they end at once, not when the tokens expire.
+    """
+
+    async def write_token(self, user: User) -> str:
+        raise TypeError("an access token belongs to a sign-in: use write_session_token")
+
+    async def write_session_token(self, user: User, session_id: str) -> str:
+        claims = {"sub": str(user.user_id), "aud": self.token_audience, SESSION_CLAIM: session_id}
+        return generate_jwt(claims, self.encode_key, self.lifetime_seconds, self.algorithm)
+
+    async def read_token(
+        self, token: str | None, user_manager: BaseUserManager[User, int]
+    ) -> User | None:
+        if token is None or not isinstance(user_manager, UserManager):
+            return None
+        try:
+            claims = decode_claims(
+                token, self.decode_key, ACCESS_TOKEN_AUDIENCE, extra=(SESSION_CLAIM,)
+            )
+            user_id = user_manager.parse_id(claims["sub"])
+        except (jwt.PyJWTError, fu.InvalidID):
+            return None
+        session_id = claims[SESSION_CLAIM]
+        if not isinstance(session_id, str):
+            return None
+        return await user_manager.session.run_sync(
+            lambda s: live_session_user(s, user_id=user_id, family_id=session_id)
+        )
+
+
+def get_jwt_strategy(settings: SettingsDep) -> SessionJWTStrategy:
+    return SessionJWTStrategy(
         secret=jwt_secret(settings),
         lifetime_seconds=int(access_token_lifetime(settings).total_seconds()),
         token_audience=[ACCESS_TOKEN_AUDIENCE],
@@ -182,7 +265,7 @@ optional_user = fastapi_users.current_user(active=True, optional=True)
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 UserManagerDep = Annotated[UserManager, Depends(get_user_manager)]
-StrategyDep = Annotated[JWTStrategy[User, int], Depends(get_jwt_strategy)]
+StrategyDep = Annotated[SessionJWTStrategy, Depends(get_jwt_strategy)]
 
 
 def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:

@@ -15,7 +15,7 @@ from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from core.settings import Settings
 from core.tasks import queue_info
 from integrations.oauth import OAuthVerifier
-from integrations.storage import Storage, make_storage
+from integrations.storage import Storage, make_storage, storage_info
 from jobs.runtime import Jobs
 from jobs.tasks import build_jobs
 
@@ -45,15 +45,19 @@ class AppState:
             )
             limiter = RedisRateLimiter(redis)
         jobs = build_jobs(settings)
+        storage = make_storage(settings)
+        # Sessions carry the queue and the file store: domain functions enqueue and remove
+        # files through their session (the write pipeline passes nothing else).
+        info = queue_info(jobs) | storage_info(storage)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=async_session_factory(engine, info=queue_info(jobs)),
+            sessions=async_session_factory(engine, info=info),
             redis=redis,
             limiter=limiter,
             http=httpx.AsyncClient(),
             cipher=TokenCipher.from_settings(settings),
-            storage=make_storage(settings),
+            storage=storage,
             jobs=jobs,
         )
 

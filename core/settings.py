@@ -171,6 +171,10 @@ class ApiSettings(BaseModel):
     max_page_size: int = Field(default=100, ge=1)
     default_page_size: int = Field(default=20, ge=1)
     cors_origins: list[str] = []
+    # The largest body of any request but an upload (uploads: media.max_upload_bytes). The
+    # largest legitimate one is a full quiz: 100 questions of 1,000 characters with 10
+    # choices of 300, about 0.4 MB of ASCII and 2.4 MB with every character \u-escaped.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
     def page_size(self, requested: int | None) -> int:
         """The rows a page holds: the default when none is asked for, and never more than

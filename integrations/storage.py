@@ -2,20 +2,36 @@
 S3-compatible store through boto3 (bucket, prefix, region and endpoint URL are settings).
 
 Keys are relative paths such as ``courses/12/3-intro.mp4``; each backend turns a key into the
-URL clients fetch the file from.
+URL clients fetch the file from, and knows which URLs are its own (``holds``), however they
+are spelled, so a URL typed by a person can be told from one of ours.
+
+The store travels with the session (``session.info``, as the task queue does): the session
+factories of the app and the worker put it there (``storage_info``), so a domain function
+called by the write pipeline reaches the files of the rows it changes (``session_storage``).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from core.errors import ConfigurationError
 from core.settings import Settings
+
+# Where a session keeps the file store.
+STORAGE_KEY = "file_storage"
+_SLASHES = re.compile(r"/+")
 
 
 class StoredFileMissing(LookupError):
@@ -45,6 +61,55 @@ class Storage(Protocol):
     def key_for(self, url: str) -> str | None:
         """The key of a URL this store made (None for any other URL)."""
         ...
+
+    def holds(self, url: str) -> bool:
+        """Whether ``url`` points into this store, whatever its key and however it is spelled
+        (case, port, escapes, dot segments, a query): such a URL is ours, never a link."""
+        ...
+
+
+def storage_info(storage: Storage) -> dict[str, Any]:
+    """The ``info`` a session factory gives its sessions so domain functions reach files."""
+    return {STORAGE_KEY: storage}
+
+
+def session_storage(session: Session | AsyncSession) -> Storage:
+    """The file store of this session's unit of work (see ``storage_info``)."""
+    storage: Storage | None = session.info.get(STORAGE_KEY)
+    if storage is None:
+        raise ConfigurationError("this session has no file storage (see storage_info)")
+    return storage
+
+
+def _place(url: str) -> tuple[str, str] | None:
+    """A URL as (host, path) with the differences that name the same place removed: case and
+    a trailing dot of the host, scheme and port, escapes, repeated slashes, dot segments."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    if not host:
+        return None
+    path = posixpath.normpath("/" + _SLASHES.sub("/", unquote(parts.path)))
+    return host, _SLASHES.sub("/", path)
+
+
+def _holds(url: str, roots: list[str]) -> bool:
+    place = _place(url)
+    if place is None:
+        return False
+    host, path = place
+    for root in roots:
+        root_place = _place(root)
+        if root_place is None:
+            continue
+        root_host, root_path = root_place
+        if host == root_host and (
+            root_path == "/" or path == root_path or path.startswith(root_path + "/")
+        ):
+            return True
+    return False
 
 
 def _clean_key(key: str) -> str:
@@ -109,6 +174,9 @@ class LocalStorage:
     def key_for(self, url: str) -> str | None:
         return _key_under(url, f"{self.base_url}/")
 
+    def holds(self, url: str) -> bool:
+        return _holds(url, [self.base_url])
+
 
 class S3Storage:
     def __init__(
@@ -139,15 +207,25 @@ class S3Storage:
             raise StorageUnavailable(f"cannot write {key}: {exc}") from exc
         return self.url(key)
 
-    def read(self, key: str) -> bytes:
+    def _get(self, key: str) -> Any:
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise StoredFileMissing(key) from exc
-            raise
-        body: bytes = answer["Body"].read()
+            raise StorageUnavailable(f"cannot read {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"cannot read {key}: {exc}") from exc
+
+    def read(self, key: str) -> bytes:
+        body: bytes = self._get(key)["Body"].read()
         return body
+
+    def chunks(self, key: str, size: int = 1024 * 1024) -> Iterator[bytes]:
+        """The file's bytes, a chunk at a time (for serving a large file through the app);
+        blocking: the first S3 call is made here, before the first chunk is asked for."""
+        body = self._get(key)["Body"]
+        return iter(body.iter_chunks(size))
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
@@ -163,6 +241,22 @@ class S3Storage:
     def key_for(self, url: str) -> str | None:
         prefix = f"{self._root()}/{self.prefix}/" if self.prefix else f"{self._root()}/"
         return _key_under(url, prefix)
+
+    def holds(self, url: str) -> bool:
+        tail = f"/{self.prefix}" if self.prefix else ""
+        if self.endpoint_url:
+            return _holds(url, [f"{self.endpoint_url}/{self.bucket}{tail}"])
+        # AWS names one object by a virtual-hosted and by a path-style URL, with or without
+        # the region.
+        return _holds(
+            url,
+            [
+                f"https://{self.bucket}.s3.{self.region}.amazonaws.com{tail}",
+                f"https://{self.bucket}.s3.amazonaws.com{tail}",
+                f"https://s3.{self.region}.amazonaws.com/{self.bucket}{tail}",
+                f"https://s3.amazonaws.com/{self.bucket}{tail}",
+            ],
+        )
 
 
 def make_storage(settings: Settings) -> Storage:

@@ -22,6 +22,7 @@ from core.database import (
 )
 from core.settings import Settings
 from core.tasks import TaskName, queue_info
+from integrations.storage import make_storage, storage_info
 from jobs.queue import make_huey
 
 
@@ -40,8 +41,10 @@ class Jobs:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        # A task's sessions carry this queue, so what a task emits is handed over too.
-        return sync_session_factory(self.engine, info=queue_info(self))
+        # A task's sessions carry this queue, so what a task emits is handed over too, and
+        # this process's file store, so what a task deletes takes its files with it.
+        info = queue_info(self) | storage_info(make_storage(self.settings))
+        return sync_session_factory(self.engine, info=info)
 
     @property
     def units(self) -> UnitsOfWork:

@@ -10,10 +10,10 @@ import enum
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Dialect, Enum, MetaData, func
+from sqlalchemy import JSON, DateTime, Dialect, Enum, MetaData, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from core.clock import utcnow
 
@@ -49,6 +49,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def bounded_text(length: int) -> TypeEngine[str]:
+    """Long text with a maximum length (a description, a message): ``VARCHAR(length)`` on
+    PostgreSQL, which enforces it; plain TEXT on SQLite, which enforces no length anyway.
+    The API's schemas and the panel's forms read the length from here."""
+    return String(length).with_variant(Text(), "sqlite")
 
 
 # JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.

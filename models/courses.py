@@ -12,13 +12,12 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    Text,
     UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin, db_enum
+from models.base import Base, TimestampMixin, bounded_text, db_enum
 from models.enums import Difficulty
 
 if TYPE_CHECKING:
@@ -43,7 +42,7 @@ class Course(TimestampMixin, Base):
     duration: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     category: Mapped[str] = mapped_column(String(50), index=True)
     cover_image_url: Mapped[str | None] = mapped_column(String(255))
-    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    description: Mapped[str] = mapped_column(bounded_text(20_000), default="", server_default="")
     price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal(0), server_default="0")
     difficulty: Mapped[Difficulty] = mapped_column(
         db_enum(Difficulty, "course_difficulty", native=False), index=True

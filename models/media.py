@@ -30,6 +30,9 @@ class MediaFile(Base):
     )
     media_type: Mapped[MediaType] = mapped_column(db_enum(MediaType, "media_type"))
     media_url: Mapped[str] = mapped_column(String(255))
+    # The key of the file stored for this row by an upload (None for an external link): the
+    # row owns that file, which is served and deleted by this key, never by the URL's text.
+    storage_key: Mapped[str | None] = mapped_column(String(255), unique=True, index=True)
     index: Mapped[int] = mapped_column("index", Integer)
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 

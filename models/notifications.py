@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, func, true
+from sqlalchemy import Boolean, ForeignKey, Integer, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from models.base import Base, CreatedAtMixin, db_enum
+from models.base import Base, CreatedAtMixin, bounded_text, db_enum
 from models.enums import DeliveryStatus, NotificationStatus, NotificationType
 from models.users import User
 
@@ -24,7 +24,7 @@ class Notification(CreatedAtMixin, Base):
     )
     # The channel: email, in-app or web push.
     type: Mapped[NotificationType] = mapped_column(db_enum(NotificationType, "notification_type"))
-    message: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(bounded_text(5000))
     status: Mapped[NotificationStatus] = mapped_column(
         db_enum(NotificationStatus, "notification_status", native=False),
         default=NotificationStatus.PENDING,
@@ -65,7 +65,7 @@ class NotificationLog(Base):
     # Null until delivered.
     delivered_at: Mapped[datetime | None] = mapped_column()
     attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(bounded_text(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     notification: Mapped[Notification] = relationship(back_populates="log", lazy="raise")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from sqlalchemy import Column, false, inspect, true
+from sqlalchemy import JSON, Column, false, inspect, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -112,6 +112,10 @@ class Resource:
     sortable: frozenset[str] | None = None
     # Extra validation for fields, as pydantic Field arguments (mirrors CHECK constraints).
     field_rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The shape of each writable JSON column, as a pydantic type (a quiz's questions): the
+    # data API's schema and the write pipeline both validate against it. A JSON column
+    # clients write must have one: arbitrary nesting is never accepted.
+    documents: Mapping[str, Any] = field(default_factory=dict)
     # Write-only inputs that are not columns (a new user's password), as (type, Field).
     extra_create_fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     create_with: Creator | None = None
@@ -162,7 +166,9 @@ class Resource:
 
     @cached_property
     def filter_fields(self) -> frozenset[str]:
-        return (self.filterable or frozenset(self.exposed)) - self.hidden
+        # JSON documents (a quiz's questions) are not compared as a whole.
+        documents = {name for name, column in self.columns.items() if isinstance(column.type, JSON)}
+        return (self.filterable or frozenset(self.exposed)) - self.hidden - documents
 
     @cached_property
     def sort_fields(self) -> frozenset[str]:

@@ -47,8 +47,9 @@ from services.catalog import (
     delete_module,
     update_catalog_entry,
 )
-from services.media import add_media
-from services.users import create_user_as_admin, hash_password_field, update_user
+from services.media import add_media, change_media, delete_media
+from services.quizzes import Questions
+from services.users import create_user_as_admin, delete_user, hash_password_field, update_user
 
 STUDENT, INSTRUCTOR, ADMIN = Role.STUDENT, Role.INSTRUCTOR, Role.ADMIN
 EVERYONE_READS = {STUDENT: READ, INSTRUCTOR: READ, ADMIN: READ}
@@ -110,7 +111,9 @@ RESOURCES: tuple[Resource, ...] = (
         hidden=frozenset({"password_hash"}),
         derived=frozenset({"username"}),
         create_with=create_user_as_admin,
+        # The last active admin stays; nobody deletes or deactivates their own account.
         update_with=update_user,
+        delete_with=delete_user,
         # The new password is hashed in a worker thread, before the unit of work's SQL.
         prepare=hash_password_field,
         extra_create_fields={
@@ -175,9 +178,16 @@ RESOURCES: tuple[Resource, ...] = (
         rows=catalog_visible(MediaFile.course_id, student="enrolled"),
         writable_rows=owned_courses(MediaFile.course_id),
         panel_rows=owned_courses(MediaFile.course_id),
+        # The key of the file an upload stored is ours alone: set by the upload, never
+        # shown or written (files are served by it, at the row's URL).
+        hidden=frozenset({"storage_key"}),
         read_only=frozenset({"index", "instructor_id", "uploaded_at"}),
         immutable=frozenset({"course_id"}),
+        # A typed URL is an external link; an upload's type and URL are fixed; a deleted
+        # row takes its own file with it.
         create_with=add_media,
+        update_with=change_media,
+        delete_with=delete_media,
         field_rules={"media_url": {"min_length": 1}},
     ),
     Resource(
@@ -190,6 +200,7 @@ RESOURCES: tuple[Resource, ...] = (
         panel_rows=owned_courses(Quiz.course_id),
         immutable=frozenset({"course_id"}),
         validate=check_quiz_module,
+        documents={"questions": Questions},
         field_rules={"pass_mark": {"ge": 0, "le": 100}, "title": {"min_length": 1}},
     ),
     Resource(

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio.to_thread
+from pydantic import TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 from sqlalchemy import Column, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from core.db_errors import classify
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.urls import web_url_problem
 from models import Role, User
 from resources.declaration import Condition, Resource
 from services.audit import record
@@ -58,6 +60,43 @@ def writable_row(session: Session, resource: Resource, user: User, row_id: Any) 
     return session.get(resource.model, row_id)
 
 
+def text_problem(value: str) -> str | None:
+    """Why a text value cannot be stored: PostgreSQL refuses NUL bytes, and no name or title
+    needs one."""
+    return "must not contain NUL characters" if "\x00" in value else None
+
+
+def url_problem(value: str) -> str | None:
+    """A URL field (``*_url``) holds an absolute http(s) URL, or nothing."""
+    return text_problem(value) or (web_url_problem(value) if value else None)
+
+
+def _value_problem(resource: Resource, name: str, value: Any) -> str | None:
+    """The rules every writer shares beyond the column's type: the data API's schemas check
+    them too, the panel's forms only through here."""
+    if name in resource.documents:
+        try:
+            _document_adapter(resource.documents[name]).validate_python(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            return f"{where}: {first['msg']}" if where else str(first["msg"])
+        return None
+    if isinstance(value, str):
+        return url_problem(value) if name.endswith("_url") else text_problem(value)
+    return None
+
+
+_ADAPTERS: dict[int, TypeAdapter[Any]] = {}
+
+
+def _document_adapter(shape: Any) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(id(shape))
+    if adapter is None:
+        adapter = _ADAPTERS[id(shape)] = TypeAdapter(shape)
+    return adapter
+
+
 def check_write(
     session: Session,
     resource: Resource,
@@ -76,6 +115,9 @@ def check_write(
             continue
         if value is None and not column.nullable and existing is not None:
             raise InvalidInput("must not be null", field=name)
+        problem = _value_problem(resource, name, value) if value is not None else None
+        if problem is not None:
+            raise InvalidInput(problem, field=name)
         if existing is not None and name in resource.immutable and value != getattr(existing, name):
             raise InvalidInput("cannot be changed once set", field=name)
         if value is not None and column.foreign_keys:

@@ -258,15 +258,18 @@ def seed_demo(
         courses.append((course, modules))
     session.flush()
 
+    demo_media = "https://media.example.com/demo"
     for number, (course, _) in enumerate(courses):
         kinds = [MediaType.IMAGE, MediaType.VIDEO, MediaType.DOCUMENT]
         extensions = {MediaType.IMAGE: "jpg", MediaType.VIDEO: "mp4", MediaType.DOCUMENT: "pdf"}
+        # External links (the reserved example.com domain), not files of ours: a row names a
+        # stored file only when an upload stored it, and the demo stores none.
         session.add_all(
             MediaFile(
                 course_id=course.course_id,
                 instructor_id=course.instructor_id,
                 media_type=kind,
-                media_url=f"{public_url}/media/demo/course-{number + 1}/{index}.{extensions[kind]}",
+                media_url=f"{demo_media}/course-{number + 1}/{index}.{extensions[kind]}",
                 index=index,
                 uploaded_at=course.created_at + timedelta(hours=index + 1),
             )

@@ -2,6 +2,11 @@
 
 An upload is judged by its content: the type is read from the file's first bytes, never from
 its name or the type the client declares, and the stored file is named by us.
+
+A row owns the file stored for it (``storage_key``, set by the upload alone): the file is
+served and deleted by that key, and its type and URL are fixed. A row written by hand is an
+external link: an absolute http(s) URL that is not one of our stored files (of any course),
+so a row can never lend out, or delete, another course's file.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
@@ -31,7 +37,8 @@ from core.errors import (
 )
 from core.logging import get_logger
 from core.settings import MediaSettings
-from integrations.storage import Storage, StorageUnavailable
+from core.urls import web_url_problem
+from integrations.storage import Storage, StorageUnavailable, session_storage
 from models import Course, MediaFile, MediaType, User
 from services.access import may_change_course
 
@@ -102,8 +109,48 @@ def next_index(session: Session, course_id: int) -> int:
     return 0 if current is None else int(current) + 1
 
 
+def check_link(storage: Storage, url: str) -> None:
+    """A hand-written media URL: an external http(s) link, never one of our stored files."""
+    problem = web_url_problem(url)
+    if problem is not None:
+        raise InvalidInput(problem, field="media_url")
+    if storage.holds(url):
+        raise InvalidInput(
+            "names a file stored here: files are uploaded, a URL typed in is an external link",
+            field="media_url",
+        )
+
+
 def add_media(session: Session, values: dict[str, Any], actor: User) -> MediaFile:
-    """Record a file of a course; it takes the next index and the course's instructor."""
+    """Record an external link of a course (the data API's create); the store is the
+    session's."""
+    check_link(session_storage(session), values["media_url"])
+    return _insert(session, values, storage_key=None)
+
+
+def change_media(session: Session, media: MediaFile, values: dict[str, Any], actor: User) -> None:
+    """Change a media row (the data API's update): an uploaded file's type was read from its
+    content and its URL is its file's, so both are fixed; a link may change, to a link."""
+    if media.storage_key is not None:
+        for name in ("media_type", "media_url"):
+            if name in values:
+                raise InvalidInput(
+                    "is fixed for an uploaded file; upload a new file instead", field=name
+                )
+    if "media_url" in values:
+        check_link(session_storage(session), values["media_url"])
+    for name, value in values.items():
+        setattr(media, name, value)
+    session.flush()
+
+
+def delete_media(session: Session, media: MediaFile, actor: User) -> None:
+    """Delete a media row and its own stored file (the data API's and the panel's delete)."""
+    remove_media(session, session_storage(session), media)
+
+
+def _insert(session: Session, values: dict[str, Any], *, storage_key: str | None) -> MediaFile:
+    """A new row of a course; it takes the next index and the course's instructor."""
     course = session.get(Course, values["course_id"])
     if course is None:
         raise CourseNotFound()
@@ -113,6 +160,7 @@ def add_media(session: Session, values: dict[str, Any], actor: User) -> MediaFil
             instructor_id=course.instructor_id,
             media_type=values["media_type"],
             media_url=values["media_url"],
+            storage_key=storage_key,
             index=next_index(session, course.course_id),
         )
         try:
@@ -245,7 +293,7 @@ def record_upload(
         "media_type": media_type_for(stored.mime),
         "media_url": stored.url,
     }
-    media = add_media(session, values, actor)
+    media = _insert(session, values, storage_key=stored.key)
     # The client's name is kept for the log only, shortened: it is untrusted text.
     log.info("media stored", key=stored.key, media_id=media.media_id, original_name=filename[:100])
     return media
@@ -308,22 +356,37 @@ async def upload_media_async(
 
 
 def find_media(
-    session: Session, url: str, *, within: ColumnElement[bool] | bool
+    session: Session, key: str, *, within: ColumnElement[bool] | bool
 ) -> MediaFile | None:
-    """The media row of a stored file's URL, among the rows ``within`` lets the caller see."""
+    """The row that owns stored file ``key``, if ``within`` lets the caller see it. Never by
+    URL: a row naming someone else's file has no key, and lends nobody that file."""
     if within is False:
         return None
-    query = select(MediaFile).where(MediaFile.media_url == url)
+    query = select(MediaFile).where(MediaFile.storage_key == key)
     if within is not True:
         query = query.where(within)
-    return session.scalars(query.limit(1)).first()
+    return session.scalars(query).first()
 
 
 def remove_media(session: Session, storage: Storage, media: MediaFile) -> None:
-    """Delete a media row, and its stored file once the deletion is committed (a rollback
-    keeps both). A URL the store did not make (an external link) has no file of ours."""
-    key = storage.key_for(media.media_url)
+    """Delete a media row, and the file stored for it once the deletion is committed (a
+    rollback keeps both). An external link, or a row naming a file it does not own, has no
+    key: no file is touched."""
+    key = media.storage_key
     session.delete(media)
     session.flush()
     if key is not None:
         after_commit(session, lambda: storage.delete(key))
+
+
+def forget_course_files(session: Session, storage: Storage, course_id: int) -> None:
+    """Delete the stored files of a course once the course's deletion is committed: its rows
+    go with it by the database's cascade, which no domain function sees."""
+    keys = session.scalars(
+        select(MediaFile.storage_key).where(
+            MediaFile.course_id == course_id, MediaFile.storage_key.is_not(None)
+        )
+    ).all()
+    for key in keys:
+        if key is not None:
+            after_commit(session, partial(storage.delete, key))

@@ -188,8 +188,8 @@ def request_notification(
     """Admins write to anyone, instructors to their own learners, students to themselves."""
     if not message.strip():
         raise InvalidInput("must not be empty", field="message")
-    if session.get(User, user_id) is None:
-        raise InvalidInput("is not a user of the platform", field="user_id")
+    # Who may write to whom is decided before whether the user exists: a student must not
+    # learn which ids are accounts (an unknown id and someone else's both answer 403).
     allowed = (
         sender.role is Role.ADMIN
         or sender.user_id == user_id
@@ -200,6 +200,8 @@ def request_notification(
     )
     if not allowed:
         raise Forbidden()
+    if session.get(User, user_id) is None:
+        raise InvalidInput("is not a user of the platform", field="user_id")
     if channel is PUSH and not (push_enabled and push_subscriptions(session, user_id)):
         raise InvalidInput("the user has no web-push subscription", field="type")
     notification = Notification(

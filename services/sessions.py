@@ -122,6 +122,30 @@ def revoke_all_for_user(session: Session, *, user_id: int) -> None:
     )
 
 
+def live_session_user(session: Session, *, user_id: int, family_id: str) -> User | None:
+    """The active user of an access token whose sign-in (``family_id``) is still alive.
+
+    One query on every authenticated request: the user's row, only if one of the family's
+    refresh tokens is neither revoked nor expired. Revoking the family (logout, password
+    change or reset, deactivation) therefore ends its access tokens at once. A panel
+    sign-in never backs an API token.
+    """
+    alive = (
+        select(RefreshToken.token_id)
+        .where(
+            RefreshToken.family_id == family_id,
+            RefreshToken.user_id == User.user_id,
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.expires_at > utcnow(),
+            ~RefreshToken.family_id.startswith(PANEL_FAMILY_PREFIX),
+        )
+        .exists()
+    )
+    return session.scalars(
+        select(User).where(User.user_id == user_id, User.is_active.is_(True), alive)
+    ).one_or_none()
+
+
 # -- admin panel sign-ins ----------------------------------------------------------------------
 # A panel sign-in is a row of the same table, so signing out, a password change and
 # deactivation end it like any other session. It is born spent (``used_at`` set), so it can

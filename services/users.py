@@ -8,11 +8,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import EventType
 from core.passwords import hash_password, unusable_password_hash
 from models import Role, User
@@ -21,6 +22,12 @@ from services.sessions import revoke_all_for_user
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
+# zxcvbn's scale runs 0-4; 3 is its "safely unguessable" (about 10^8 guesses and more).
+PASSWORD_MIN_SCORE = 3
+# zxcvbn's cost grows with the length; past this many characters the rest adds nothing.
+PASSWORD_SCORED_CHARS = 72
+# Ids are the users table's INTEGER column: anything outside it names no one.
+USER_ID_MAX = 2**31 - 1
 NAME_MAX = 100
 URL_MAX = 255
 USERNAME_MAX = 50
@@ -41,6 +48,25 @@ class UserNotFound(NotFound):
     message = "User not found"
 
 
+class LastAdmin(Conflict):
+    message = "The last active admin cannot be removed, deactivated or demoted"
+
+
+class OwnAccount(Forbidden):
+    message = "You cannot delete or deactivate your own account"
+
+
+def parse_user_id(value: object) -> int:
+    """A user id from outside (a token's ``sub``): digits, within the id column's range."""
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(USER_ID_MAX)):
+        raise InvalidInput("is not a user id", field="sub")
+    user_id = int(text)
+    if not 1 <= user_id <= USER_ID_MAX:
+        raise InvalidInput("is not a user id", field="sub")
+    return user_id
+
+
 def normalize_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
@@ -48,18 +74,35 @@ def normalize_email(email: str) -> str:
         raise InvalidInput(f"not a valid email address ({exc})", field="email") from exc
 
 
-def check_password(password: str, *, email: str, min_length: int = PASSWORD_MIN_LENGTH) -> None:
+def check_password(
+    password: str,
+    *,
+    email: str,
+    name: str | None = None,
+    min_length: int = PASSWORD_MIN_LENGTH,
+) -> None:
+    """The password policy, for every way a password is set (registration, change, reset,
+    the panel, the data API, the CLI). zxcvbn costs a few milliseconds of CPU: async
+    callers run this in a worker thread (``hash_new_password`` already is)."""
     if len(password) < min_length:
         raise InvalidInput(f"must be at least {min_length} characters", field="password")
     if len(password) > PASSWORD_MAX_LENGTH:
         raise InvalidInput(f"must be at most {PASSWORD_MAX_LENGTH} characters", field="password")
     if password.strip().lower() == email.lower():
         raise InvalidInput("must not be the email address", field="password")
+    # Common passwords, the user's own email or name, keyboard walks, dates...
+    inputs = [email, *email.split("@", 1)[:1], name or "", *(name or "").split()]
+    result = zxcvbn(password[:PASSWORD_SCORED_CHARS], user_inputs=[i for i in inputs if i])
+    if result["score"] < PASSWORD_MIN_SCORE:
+        feedback = result["feedback"]
+        hint = " ".join(filter(None, [feedback["warning"], *feedback["suggestions"]]))
+        hint = hint or "Add another word or two. Uncommon words are better."
+        raise InvalidInput(f"is too easy to guess: {hint}", field="password")
 
 
-def hash_new_password(password: str, *, email: str) -> str:
+def hash_new_password(password: str, *, email: str, name: str | None = None) -> str:
     """Check a new password against the rules and hash it (slow: async callers use a thread)."""
-    check_password(password, email=email)
+    check_password(password, email=email, name=name)
     return hash_password(password)
 
 
@@ -140,6 +183,7 @@ def create_user(
     avatar_url: str | None = None,
     username: str | None = None,
     is_verified: bool = False,
+    is_active: bool = True,
 ) -> User:
     """Create a user, all or nothing.
 
@@ -155,10 +199,11 @@ def create_user(
         phone=check_phone(phone),
         avatar_url=check_avatar_url(avatar_url),
         is_verified=is_verified,
+        is_active=is_active,
         password_hash=password_hash or unusable_password_hash(),
     )
     if password is not None:
-        user.password_hash = hash_new_password(password, email=email)
+        user.password_hash = hash_new_password(password, email=email, name=name)
     if get_by_email(session, email) is not None:
         raise EmailAlreadyRegistered()
     if username is not None:
@@ -208,7 +253,10 @@ def hash_password_field(values: dict[str, Any]) -> dict[str, Any]:
     password = values.pop("password", None)
     if password is not None:
         email = normalize_email(str(values.get("email", "")))
-        values["password_hash"] = hash_new_password(password, email=email)
+        name = values.get("name")
+        values["password_hash"] = hash_new_password(
+            password, email=email, name=str(name) if name is not None else None
+        )
     return values
 
 
@@ -227,11 +275,45 @@ def create_user_as_admin(session: Session, values: dict[str, Any], actor: User) 
         avatar_url=values.get("avatar_url"),
         username=values.get("username"),
         is_verified=bool(values.get("is_verified", False)),
+        # An admin may create an account switched off (to open it later).
+        is_active=bool(values.get("is_active", True)),
     )
 
 
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse when ``user`` is the last active admin.
+
+    The active admins' rows are locked (SELECT ... FOR UPDATE on PostgreSQL) before they are
+    counted: two admins demoting each other at once are serialised, and the second one
+    counts again after the first has committed, so the platform never ends up with none.
+    (SQLite has one writer at a time: the second write waits or fails, never both pass.)
+    """
+    admins = session.scalars(
+        select(User.user_id)
+        .where(User.role == Role.ADMIN, User.is_active.is_(True))
+        .with_for_update()
+    ).all()
+    if set(admins) <= {user.user_id}:
+        raise LastAdmin()
+
+
+def _loses_admin(user: User, values: dict[str, Any]) -> bool:
+    if user.role is not Role.ADMIN or not user.is_active:
+        return False
+    demoted = "role" in values and values["role"] != Role.ADMIN
+    deactivated = "is_active" in values and not values["is_active"]
+    return demoted or deactivated
+
+
 def update_user(session: Session, user: User, values: dict[str, Any], actor: User) -> None:
-    """An admin changes an account; deactivating it ends its sessions at once."""
+    """An admin changes an account; deactivating it ends its sessions at once.
+
+    Nobody deactivates their own account, and the last active admin stays one.
+    """
+    if "is_active" in values and not values["is_active"] and user.user_id == actor.user_id:
+        raise OwnAccount()
+    if _loses_admin(user, values):
+        _keep_an_admin(session, user)
     if "email" in values:
         email = normalize_email(values["email"])
         other = get_by_email(session, email)
@@ -260,6 +342,20 @@ def update_user(session: Session, user: User, values: dict[str, Any], actor: Use
         if not user.is_active:
             revoke_all_for_user(session, user_id=user.user_id)
     session.flush()
+
+
+def set_active(session: Session, user: User, actor: User, *, active: bool) -> None:
+    """Deactivate (every session ends at once) or re-activate an account."""
+    update_user(session, user, {"is_active": active}, actor)
+
+
+def delete_user(session: Session, user: User, actor: User) -> None:
+    """Delete an account: never one's own, never the last active admin."""
+    if user.user_id == actor.user_id:
+        raise OwnAccount()
+    if user.role is Role.ADMIN and user.is_active:
+        _keep_an_admin(session, user)
+    session.execute(delete(User).where(User.user_id == user.user_id))
 
 
 _ACCOUNT_MESSAGES = {

@@ -29,6 +29,7 @@ from models import (
 )
 from models.media import MediaFile
 from services.audit import record
+from services.sessions import issue_refresh_token
 from tests.conftest import FAKE_JWT_SECRET
 from tests.models.factories import (
     make_course,
@@ -39,12 +40,16 @@ from tests.models.factories import (
 )
 
 
-def token_for(user_id: int) -> str:
-    """An access token exactly like the ones sign-in issues (signing in costs an Argon2 hash)."""
+def token_for(session: Session, user_id: int) -> str:
+    """An access token exactly like the ones sign-in issues, with a live sign-in (a refresh
+    token family) behind it, committed (signing in for real costs an Argon2 hash)."""
+    family = issue_refresh_token(session, user_id=user_id, lifetime=timedelta(days=1)).family_id
+    session.commit()
     claims = {
         "sub": str(user_id),
         "aud": ["fastapi-users:auth"],
         "exp": utcnow() + timedelta(minutes=15),
+        "sid": family,
     }
     return jwt.encode(claims, FAKE_JWT_SECRET, algorithm="HS256")
 
@@ -54,11 +59,12 @@ class World:
     users: dict[str, int] = field(default_factory=dict)
     # The id of each table's row that belongs to each actor: rows[table][actor] = id.
     rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def headers(self, actor: str) -> dict[str, str]:
         if actor == "anonymous":
             return {}
-        return {"Authorization": f"Bearer {token_for(self.users[actor])}"}
+        return {"Authorization": f"Bearer {self.tokens[actor]}"}
 
     def add(self, table: str, actor: str, row_id: int) -> None:
         self.rows.setdefault(table, {})[actor] = row_id
@@ -173,4 +179,5 @@ def world(session: Session) -> World:
     )
     world.add("audit_log", "admin", entry.audit_id)
     session.commit()
+    world.tokens = {actor: token_for(session, uid) for actor, uid in world.users.items()}
     return world

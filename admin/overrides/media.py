@@ -1,32 +1,46 @@
 """Media in the panel: files are uploaded (their type read from their content), shown to
-those who reach their row, and deleted with their row."""
+those who reach their row, and deleted with their row (by the write pipeline's
+``services.media.delete_media``, as the data API deletes them). The panel serves a row's own
+stored file itself and never redirects: an external link is shown as a link, to http(s)
+only."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import anyio.to_thread
 from markupsafe import Markup
 from sqladmin import expose
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 from wtforms import FileField, Form, validators
 
 from admin.auth import BASE_URL, panel_user
 from admin.views import PanelError, ResourceView
 from core.database import async_units_of_work
 from core.errors import DomainError
-from integrations.storage import LocalStorage
-from models import MediaFile, User
-from resources.writes import writable_row
-from services.media import check_size, content_type_for, remove_media, upload_media_async
+from core.urls import is_web_url
+from integrations.storage import LocalStorage, S3Storage, StorageUnavailable, StoredFileMissing
+from models import MediaFile
+from services.media import check_size, content_type_for, upload_media_async
+
+_FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private"}
 
 
 def _file_link(media: MediaFile, _attribute: Any) -> Markup:
-    return Markup('<a href="{}" target="_blank" rel="noopener">{}</a>').format(
-        f"{BASE_URL}/media-repository/file/{media.media_id}", media.media_url
+    """A stored file links to the panel's copy; an external link to itself, when it is an
+    http(s) URL (a row older than that rule shows its text, not a link)."""
+    if media.storage_key is not None:
+        target = f"{BASE_URL}/media-repository/file/{media.media_id}"
+    elif is_web_url(media.media_url):
+        target = media.media_url
+    else:
+        return Markup("{}").format(media.media_url)
+    return Markup('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>').format(
+        target, media.media_url
     )
 
 
@@ -41,39 +55,34 @@ class MediaView(ResourceView):
 
     @expose("/file/{pk:int}", methods=["GET"])
     async def file(self, request: Request) -> Response:
+        """The row's own stored file, served here whatever the store; never a redirect (an
+        external link has no file of ours: the list links to it directly)."""
         request.path_params["pk"] = str(request.path_params["pk"])
         media = await self.get_object_for_details(request)  # scoped to the signed-in user
-        if media is None:
+        key = media.storage_key if media is not None else None
+        if key is None:
             raise HTTPException(status_code=404)
         storage = self.state.storage
-        key = storage.key_for(media.media_url) if isinstance(storage, LocalStorage) else None
-        if key is None or not isinstance(storage, LocalStorage):
-            # Not a file of our local folder: S3 (or an external link) serves it.
-            return RedirectResponse(media.media_url, status_code=302)
-        path = storage.path(key)
-        if not path.is_file():
+        if isinstance(storage, LocalStorage):
+            path = storage.path(key)
+            if not path.is_file():
+                raise HTTPException(status_code=404)
+            return FileResponse(path, media_type=content_type_for(key), headers=_FILE_HEADERS)
+        if not isinstance(storage, S3Storage):
             raise HTTPException(status_code=404)
-        return FileResponse(
-            path,
-            media_type=content_type_for(key),
-            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private"},
-        )
+        try:
+            chunks = await anyio.to_thread.run_sync(storage.chunks, key)
+        except StoredFileMissing:
+            raise HTTPException(status_code=404) from None
+        except StorageUnavailable:
+            raise HTTPException(status_code=503) from None
+        return StreamingResponse(chunks, media_type=content_type_for(key), headers=_FILE_HEADERS)
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)
         course = form.course_id  # type: ignore[attr-defined]  # a generated field
         upload = FileField("File", validators=[validators.InputRequired()])
         return type("MediaUploadForm", (Form,), {"course_id": course, "file": upload})
-
-    async def delete_model(self, request: Request, pk: Any) -> None:
-        storage = self.state.storage
-
-        def remove(session: Session, user: User) -> None:
-            media = writable_row(session, self.resource, user, int(pk))
-            remove_media(session, storage, media)
-            self.audit(session, user, "delete", pk, {"media_url": media.media_url})
-
-        await self.in_transaction(request, remove)
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
         upload = data.get("file")

@@ -1,4 +1,4 @@
-"""Users in the panel: deactivating an account (its sessions end at once)."""
+"""Users in the panel: deactivating an account (its sessions end at once) and re-activating it."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.overrides.actions import ADMINS, ActionsView
-from core.errors import InvalidInput
 from models import User
 from resources.writes import writable_row
-from services.users import update_user
+from services.users import set_active
 
 
 class UserView(ActionsView):
-    action_roles: ClassVar = {"deactivate": ADMINS}
+    action_roles: ClassVar = {"deactivate": ADMINS, "reactivate": ADMINS}
 
     @action(
         name="deactivate",
@@ -26,9 +25,19 @@ class UserView(ActionsView):
     )
     async def deactivate(self, request: Request) -> Response:
         def work(session: Session, user: User, user_id: int) -> None:
-            if user_id == user.user_id:
-                raise InvalidInput("you cannot deactivate your own account", field="user")
             target = writable_row(session, self.resource, user, user_id)
-            update_user(session, target, {"is_active": False}, user)
+            set_active(session, target, user, active=False)
 
         return await self.run_action(request, "deactivate", work)
+
+    @action(
+        name="reactivate",
+        label="Re-activate",
+        confirmation_message="Re-activate these accounts? Their owners can sign in again.",
+    )
+    async def reactivate(self, request: Request) -> Response:
+        def work(session: Session, user: User, user_id: int) -> None:
+            target = writable_row(session, self.resource, user, user_id)
+            set_active(session, target, user, active=True)
+
+        return await self.run_action(request, "reactivate", work)

@@ -17,6 +17,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -33,7 +35,9 @@ from resources import Resource
 
 PAGING = frozenset({"limit", "offset", "sort", "cursor"})
 OPERATORS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "icontains"})
-TEXT_ONLY = frozenset({"contains", "icontains"})
+EQUALITY = frozenset({"eq", "ne", "in"})
+ORDERED = EQUALITY | {"lt", "lte", "gt", "gte"}
+TEXT = ORDERED | {"contains", "icontains"}
 
 
 # fastcrud's own "contains" does not escape LIKE wildcards: a search for "100%" must not
@@ -95,6 +99,19 @@ def _parse_value(column: Column[Any], raw: str, parameter: str) -> Any:
     return value
 
 
+def operators_for(column: Column[Any]) -> frozenset[str]:
+    """The operators a column's type supports: booleans and enums compare for equality only,
+    numbers and dates also order, text also matches parts; JSON documents are not filtered."""
+    if is_text(column):
+        return TEXT
+    kind = value_type(column)
+    if kind is bool or (isinstance(kind, type) and issubclass(kind, Enum)):
+        return EQUALITY
+    if kind in (int, Decimal, datetime):
+        return ORDERED
+    return frozenset()
+
+
 def _parse_int(raw: str | None, name: str, *, minimum: int) -> int | None:
     if raw is None or raw == "":
         return None
@@ -123,8 +140,14 @@ def _parse_filter(
             parameter=parameter,
         )
     column = resource.columns[name]
-    if operator in TEXT_ONLY and not is_text(column):
-        raise InvalidInput(f"{operator} applies to text fields only", parameter=parameter)
+    allowed = operators_for(column)
+    if operator not in allowed:
+        raise InvalidInput(
+            f"{operator} does not apply to this field; use one of {', '.join(sorted(allowed))}"
+            if allowed
+            else "this field cannot be filtered on",
+            parameter=parameter,
+        )
     if operator == "in":
         values = [_parse_value(column, part.strip(), parameter) for part in raw.split(",")]
         return f"{name}__in", values

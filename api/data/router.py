@@ -21,8 +21,8 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import OptionalUser
-from api.data.query import CUSTOM_FILTERS, encode_cursor, parse_list_query
-from api.data.schemas import Count, CursorPage, Deleted, Page, is_text, schemas_for
+from api.data.query import CUSTOM_FILTERS, encode_cursor, operators_for, parse_list_query
+from api.data.schemas import Count, CursorPage, Deleted, Page, schemas_for
 from api.deps import SessionDep, StateDep
 from api.envelope import Envelope, error_responses, ok
 from api.schemas.base import RowId
@@ -206,19 +206,17 @@ class ResourceRoutes:
     def filter_parameters(self) -> list[dict[str, Any]]:
         """One query parameter per filterable field: the list's and the count's."""
         resource = self.resource
-        return [
-            _param(
-                _camel(name),
-                "string",
-                f"Equals. Also `{_camel(name)}__ne|lt|lte|gt|gte`, `__in` (comma-separated)"
-                + (", `__contains`, `__icontains`" if _is_text(resource, name) else ""),
+        parameters = []
+        for name in sorted(resource.filter_fields):
+            others = sorted(operators_for(resource.columns[name]) - {"eq"})
+            if not others:
+                continue
+            alias = _camel(name)
+            also = ", ".join(f"`{alias}__{operator}`" for operator in others)
+            parameters.append(
+                _param(alias, "string", f"Equals. Also {also} (`__in`: comma-separated)")
             )
-            for name in sorted(resource.filter_fields)
-        ]
-
-
-def _is_text(resource: Resource, name: str) -> bool:
-    return is_text(resource.columns[name])
+        return parameters
 
 
 def _param(name: str, kind: str, description: str) -> dict[str, Any]:

@@ -13,15 +13,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    create_model,
+)
 from pydantic.alias_generators import to_camel
 from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, Numeric, String
 from sqlalchemy import Enum as SAEnum
 
 from api.schemas.base import CamelModel
+from models import Role
 from resources import Resource
+from resources.writes import text_problem, url_problem
 
 T = TypeVar("T")
 
@@ -71,6 +81,51 @@ def _python_type(column: Column[Any], *, reading: bool) -> Any:
     return Any
 
 
+def _no_bool(value: Any) -> Any:
+    # JSON's true is not the number 1: an amount or a count given as a boolean is a mistake.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
+def _checked(check: Any) -> Any:
+    def validate(value: str) -> str:
+        problem = check(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(validate)
+
+
+def _written(resource: Resource) -> bool:
+    return any(resource.allows(role, op) for role in Role for op in ("create", "update"))
+
+
+def _input_type(column: Column[Any], resource: Resource, name: str) -> Any:
+    """What a client may send for a column: strict numbers and booleans (no "1" for true, no
+    true for 1), text without NUL bytes, http(s) URLs in URL fields, JSON documents of their
+    declared shape only."""
+    if name in resource.documents:
+        return resource.documents[name]
+    kind = _python_type(column, reading=False)
+    if kind is bool:
+        return Annotated[bool, Strict()]
+    if kind is int:
+        return Annotated[int, Strict()]
+    if kind is Decimal:
+        return Annotated[Decimal, BeforeValidator(_no_bool)]
+    if kind is str:
+        check = url_problem if name.endswith("_url") else text_problem
+        return Annotated[str, _checked(check)]
+    if kind is Any and _written(resource):
+        raise TypeError(
+            f"{resource.model.__name__}.{name}: a JSON column clients write needs its shape "
+            "in the declaration's documents"
+        )
+    return kind
+
+
 def _constraints(column: Column[Any], resource: Resource, name: str) -> dict[str, Any]:
     rules: dict[str, Any] = {}
     kind = column.type
@@ -111,7 +166,7 @@ def schemas_for(resource: Resource) -> ResourceSchemas:
     update_fields: dict[str, Any] = {}
     for field_name in resource.writable:
         column = resource.columns[field_name]
-        kind = _python_type(column, reading=False)
+        kind = _input_type(column, resource, field_name)
         rules = _constraints(column, resource, field_name)
         optional = kind | None if column.nullable else kind
         # The owner is set from the caller unless an admin names it, derived fields by the

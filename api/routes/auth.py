@@ -68,7 +68,7 @@ async def _sign_in(
     )
     return TokenPair(
         user_id=user.user_id,
-        token=await strategy.write_token(user),
+        token=await strategy.write_session_token(user, refresh.family_id),
         refresh_token=refresh.token,
         expires_in=int(access_token_lifetime(state.settings).total_seconds()),
         message=message,
@@ -91,7 +91,9 @@ async def register(
 ) -> Envelope[TokenPair]:
     await limit_auth_attempts(state, ip=client_ip(request.scope), email=body.email)
     email = normalize_email(body.email)
-    password_hash = await run_in_threadpool(hash_new_password, body.password, email=email)
+    password_hash = await run_in_threadpool(
+        hash_new_password, body.password, email=email, name=body.name
+    )
     user = await session.run_sync(
         lambda s: create_user(
             s,
@@ -153,7 +155,7 @@ async def refresh(
     return ok(
         TokenPair(
             user_id=user.user_id,
-            token=await strategy.write_token(user),
+            token=await strategy.write_session_token(user, issued.family_id),
             refresh_token=issued.token,
             expires_in=int(access_token_lifetime(state.settings).total_seconds()),
             message="Token refreshed successfully",
@@ -212,7 +214,9 @@ async def change_password(
 ) -> Envelope[TokenPair]:
     if not await run_in_threadpool(verify_password, body.current_password, user.password_hash):
         raise InvalidInput("is not the current password", field="current_password")
-    new_hash = await run_in_threadpool(hash_new_password, body.new_password, email=user.email)
+    new_hash = await run_in_threadpool(
+        hash_new_password, body.new_password, email=user.email, name=user.name
+    )
 
     def apply(s: Any) -> None:
         set_password_hash(s, user=user, password_hash=new_hash)

@@ -123,11 +123,12 @@ async def media_file(
     if not isinstance(storage, LocalStorage):
         raise not_found
     try:
-        url, path = storage.url(key), storage.path(key)
+        path = storage.path(key)
     except ValueError:
         raise not_found from None
     scope = MEDIA.read_scope(user)
-    media = await session.run_sync(lambda sync: find_media(sync, url, within=scope))
+    # The row that owns the key, never one whose URL merely names it.
+    media = await session.run_sync(lambda sync: find_media(sync, key, within=scope))
     # Someone else's file answers exactly like a missing one: existence is not leaked.
     if media is None or not path.is_file():
         raise not_found

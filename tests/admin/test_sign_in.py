@@ -156,7 +156,7 @@ class TestSessionsEnd:
         instructor = sign_in("instructor_x")
         instructor_id = panel_world.users["instructor_x"]
         api = TestClient(panel_app)
-        headers = {"Authorization": f"Bearer {token_for(instructor_id)}"}
+        headers = {"Authorization": f"Bearer {token_for(session, instructor_id)}"}
         assert api.get("/api/auth/user/profile", headers=headers).status_code == 200
 
         admin = sign_in("admin")

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from api.app import create_app
 from core.clock import utcnow
@@ -53,7 +53,9 @@ from tests.world import token_for
 
 
 def auth(user: User) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_for(user.user_id)}"}
+    session = object_session(user)
+    assert session is not None
+    return {"Authorization": f"Bearer {token_for(session, user.user_id)}"}
 
 
 @pytest.fixture
@@ -98,6 +100,22 @@ class TestSend:
     ) -> None:
         response = send(auth_client, people[sender], people[target])
         assert response.status_code == status  # type: ignore[attr-defined]
+
+    @pytest.mark.parametrize("sender", ["learner", "teacher"])
+    def test_an_unknown_id_answers_like_someone_elses(
+        self, auth_client: TestClient, people: dict[str, User], sender: str
+    ) -> None:
+        """Only an admin learns that an id is not an account: anyone else could enumerate."""
+        answers = [
+            auth_client.post(
+                "/api/notifications/send",
+                json={"userId": user_id, "type": "in_app", "message": "Hi"},
+                headers=auth(people[sender]),
+            )
+            for user_id in (people["stranger"].user_id, 999_999)
+        ]
+        assert [answer.status_code for answer in answers] == [403, 403]
+        assert answers[0].json()["error"] == answers[1].json()["error"]
 
     def test_bad_requests_are_400(self, auth_client: TestClient, people: dict[str, User]) -> None:
         admin = people["admin"]

@@ -26,7 +26,7 @@ class TestCreateUser:
                 "--email",
                 "Root@Example.com",
                 "--password",
-                "long-enough",
+                "long-enough-root-pass",
                 "--name",
                 "Root",
                 "--role",
@@ -44,7 +44,7 @@ class TestCreateUser:
             "--email",
             "a@example.com",
             "--password",
-            "long-enough",
+            "long-enough-root-pass",
             "--name",
             "A",
         ]
@@ -60,6 +60,14 @@ class TestCreateUser:
         assert result.exit_code == 1
         assert "at least 8 characters" in result.output
 
+    def test_a_common_password_fails_with_a_message(self, cli_env: Settings) -> None:
+        result = runner.invoke(
+            app,
+            ["create-user", "--email", "a@example.com", "--password", "password", "--name", "A"],
+        )
+        assert result.exit_code == 1
+        assert "too easy to guess" in result.output
+
     def test_an_unknown_role_is_a_usage_error(self, cli_env: Settings) -> None:
         result = runner.invoke(
             app,
@@ -68,7 +76,7 @@ class TestCreateUser:
                 "--email",
                 "a@example.com",
                 "--password",
-                "long-enough",
+                "long-enough-root-pass",
                 "--name",
                 "A",
                 "--role",

@@ -61,7 +61,7 @@ def test_an_email_notification_arrives_with_both_bodies(
     response = client.post(
         "/api/notifications/send",
         json={"userId": learner.user_id, "type": "email", "message": "Your cohort starts Monday."},
-        headers={"Authorization": f"Bearer {token_for(learner.user_id)}"},
+        headers={"Authorization": f"Bearer {token_for(session, learner.user_id)}"},
     )
     assert response.status_code == 201
     assert response.json()["data"]["message"] == "Notification sent successfully"
@@ -81,7 +81,7 @@ def test_an_email_notification_arrives_with_both_bodies(
     )
     logs = client.get(
         f"/api/notifications/log?userId={learner.user_id}",
-        headers={"Authorization": f"Bearer {token_for(learner.user_id)}"},
+        headers={"Authorization": f"Bearer {token_for(session, learner.user_id)}"},
     )
     [entry] = logs.json()["data"]["logs"]
     assert entry["deliveryStatus"] == "sent"
@@ -97,7 +97,7 @@ def test_an_smtp_outage_is_retried_logged_and_then_delivered_once(
     response = client.post(
         "/api/notifications/send",
         json={"userId": learner.user_id, "type": "email", "message": "Retry me"},
-        headers={"Authorization": f"Bearer {token_for(learner.user_id)}"},
+        headers={"Authorization": f"Bearer {token_for(session, learner.user_id)}"},
     )
     notification_id = response.json()["data"]["notificationId"]
 

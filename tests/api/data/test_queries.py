@@ -37,7 +37,7 @@ def admin(session: Session) -> dict[str, str]:
         )
     admin = make_user(session, role=Role.ADMIN)
     session.commit()
-    return {"Authorization": f"Bearer {token_for(admin.user_id)}"}
+    return {"Authorization": f"Bearer {token_for(session, admin.user_id)}"}
 
 
 def titles(api: TestClient, query: str, headers: dict[str, str]) -> list[str]:
