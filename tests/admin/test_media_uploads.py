@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -32,12 +33,13 @@ def panel_app(settings: Settings) -> Iterator[FastAPI]:
         yield app
 
 
-def upload(client: TestClient, course_id: int, name: str, content: bytes, kind: str) -> object:
-    return client.post(
+def upload(client: TestClient, course_id: int, name: str, content: bytes, kind: str) -> Response:
+    answer: Response = client.post(
         "/admin/media-repository/create",
         data={"course_id": str(course_id), "save": "Save"},
         files={"file": (name, content, kind)},
     )
+    return answer
 
 
 def media_of(session: Session, course_id: int) -> list[MediaFile]:
@@ -83,7 +85,7 @@ class TestUploadingFromThePanel:
         audited = session.scalars(
             select(AuditEntry.row_id).where(AuditEntry.table_name == "media_repository")
         ).all()
-        assert sorted(audited) == sorted(str(m.media_id) for m in media[1:])
+        assert sorted(map(str, audited)) == sorted(str(m.media_id) for m in media[1:])
 
     def test_the_type_comes_from_the_content_not_the_name(
         self, sign_in: SignIn, panel_world: World, session: Session, settings: Settings

@@ -14,16 +14,19 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.database import sync_session_factory, unit_of_work
-from core.errors import InvalidInput
+from core.errors import ConfigurationError, InvalidInput
 from core.settings import MediaSettings
-from integrations.storage import LocalStorage, S3Storage, Storage
+from integrations.storage import LocalStorage, S3Storage, Storage, storage_info
 from models import Course, MediaFile, MediaType, Role, User
 from services.media import (
     CourseNotFound,
     FileTooLarge,
     NotCourseInstructor,
     StorageDown,
+    check_link,
     content_type_for,
+    delete_media,
+    forget_course_files,
     sniff_type,
     upload_media,
 )
@@ -368,3 +371,116 @@ class TestStoreAndDatabaseAgree:
         assert refused.value.status_code == 503
         with Session(engine) as session:
             assert session.scalar(select(func.count()).select_from(MediaFile)) == 0
+
+
+class TestAHandWrittenLink:
+    @pytest.mark.parametrize(
+        "spelling",
+        [
+            pytest.param(lambda url: url, id="as-made"),
+            pytest.param(lambda url: url.replace("http", "HTTP", 1), id="scheme-case"),
+            pytest.param(lambda url: url.replace("/courses/", "/./courses//"), id="dots-slashes"),
+            pytest.param(lambda url: url.replace("courses", "%63ourses"), id="escaped"),
+            pytest.param(lambda url: url + "?download=1#top", id="query"),
+            pytest.param(lambda url: url.replace("/courses/1/", "/courses/2/"), id="other-key"),
+        ],
+    )
+    def test_a_url_of_the_store_is_refused_however_spelled(
+        self, storage: Storage, spelling: Any
+    ) -> None:
+        url = spelling(storage.url("courses/1/0123456789abcdef0123456789abcdef.png"))
+        with pytest.raises(InvalidInput) as refused:
+            check_link(storage, url)
+        assert refused.value.field == "media_url"
+        assert "files are uploaded" in refused.value.problem
+
+    @pytest.mark.parametrize(
+        "url", ["javascript:alert(1)", "data:image/png;base64,AAAA", "/media/x.png", "mailto:a@b"]
+    )
+    def test_only_http_urls_are_links(self, storage: Storage, url: str) -> None:
+        with pytest.raises(InvalidInput) as refused:
+            check_link(storage, url)
+        assert (refused.value.field, refused.value.problem) == (
+            "media_url",
+            "must be an http(s) URL",
+        )
+
+    def test_an_external_link_is_taken(self, storage: Storage) -> None:
+        check_link(storage, "https://videos.example.com/courses/1/intro.mp4")
+
+    @pytest.mark.parametrize(
+        ("url", "ours"),
+        [
+            ("https://lms-media.s3.eu-west-1.amazonaws.com/env/courses/1/a.png", True),
+            ("https://lms-media.s3.amazonaws.com/env/courses/1/a.png", True),
+            ("https://s3.eu-west-1.amazonaws.com/lms-media/env/courses/1/a.png", True),
+            ("https://s3.amazonaws.com/lms-media/env/a.png", True),
+            ("https://LMS-MEDIA.S3.EU-WEST-1.AMAZONAWS.COM./env/a.png", True),
+            ("https://other.s3.eu-west-1.amazonaws.com/env/courses/1/a.png", False),
+            ("https://lms-media.s3.eu-west-1.amazonaws.com/other/courses/1/a.png", False),
+        ],
+    )
+    def test_aws_names_an_object_in_several_ways(self, url: str, ours: bool) -> None:
+        store = S3Storage(bucket="lms-media", prefix="env", region="eu-west-1", client=object())
+        assert store.holds(url) is ours
+
+
+class TestDeletingAMediaRow:
+    @pytest.fixture
+    def files(self, engine: Engine, storage: Storage) -> sessionmaker[Session]:
+        """Sessions carrying the store, as the app's and the worker's do."""
+        return sync_session_factory(engine, info=storage_info(storage))
+
+    def test_removes_its_own_file_once_committed(
+        self, files: sessionmaker[Session], storage: Storage, people: People
+    ) -> None:
+        media = upload(files, storage, people.instructor, people.course_id)
+        kept = upload(files, storage, people.instructor, people.course_id)
+
+        def delete_then_fail() -> None:
+            with unit_of_work(files) as session:
+                row = session.get_one(MediaFile, media.media_id)
+                delete_media(session, row, people.instructor)
+                raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError):
+            delete_then_fail()
+        assert len(stored_keys(storage)) == 2
+        with unit_of_work(files) as session:
+            delete_media(session, session.get_one(MediaFile, media.media_id), people.instructor)
+        assert stored_keys(storage) == [kept.storage_key]
+
+    def test_a_row_naming_a_file_it_does_not_own_touches_no_file(
+        self, files: sessionmaker[Session], storage: Storage, people: People
+    ) -> None:
+        owner = upload(files, storage, people.instructor, people.course_id)
+        with unit_of_work(files) as session:
+            intruder = MediaFile(
+                course_id=people.other_course_id,
+                instructor_id=people.other_instructor.user_id,
+                media_type=MediaType.IMAGE,
+                media_url=owner.media_url,
+                index=0,
+            )
+            session.add(intruder)
+        with unit_of_work(files) as session:
+            delete_media(session, session.get_one(MediaFile, intruder.media_id), people.admin)
+        assert stored_keys(storage) == [owner.storage_key]
+
+    def test_a_deleted_courses_files_go_with_it(
+        self, files: sessionmaker[Session], storage: Storage, people: People
+    ) -> None:
+        upload(files, storage, people.instructor, people.course_id)
+        other = upload(files, storage, people.other_instructor, people.other_course_id)
+        with unit_of_work(files) as session:
+            forget_course_files(session, storage, people.course_id)
+            session.execute(delete(Course).where(Course.course_id == people.course_id))
+        assert stored_keys(storage) == [other.storage_key]
+
+    def test_a_session_without_a_store_is_a_configuration_error(
+        self, factory: sessionmaker[Session], storage: Storage, people: People
+    ) -> None:
+        media = upload(factory, storage, people.instructor, people.course_id)
+        with pytest.raises(ConfigurationError), unit_of_work(factory) as session:
+            delete_media(session, session.get_one(MediaFile, media.media_id), people.instructor)
+        assert len(stored_keys(storage)) == 1
