@@ -17,7 +17,7 @@ from sqlalchemy import Column, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.types import TypeEngine
-from wtforms import Form, PasswordField, SelectField, StringField, validators
+from wtforms import Field, Form, PasswordField, SelectField, StringField, validators
 from wtforms.fields.core import UnboundField
 
 from models import Role, User
@@ -41,6 +41,17 @@ def is_long_text(kind: TypeEngine[Any]) -> bool:
     return isinstance(kind, String) and (kind.length or 0) > LINE_LENGTH
 
 
+# What a checkbox sends: its value when ticked, nothing when not ("false" from scripts).
+CHECKBOX_VALUES = frozenset({"y", "false"})
+
+
+def _checkbox(_form: Form, field: Field) -> None:
+    """A boolean is a ticked box or not, as the API takes only true or false: a forged
+    ``is_active=0`` is refused, never read as "ticked"."""
+    if field.raw_data and field.raw_data[0] not in CHECKBOX_VALUES:
+        raise validators.ValidationError("Not a valid boolean value.")
+
+
 def _enum_value(value: Any) -> Any:
     """A choice as the database stores it: an enum member's value (``"instructor"``)."""
     if isinstance(value, enum.Enum):
@@ -56,7 +67,17 @@ class PanelConverter(ModelConverter):
       (``"INSTRUCTOR"``), so no option matched, none was selected, and the browser sent the
       first one: saving a user made them a student.
     - Long strings are text areas: a one-line ``<input>`` drops a description's line breaks.
+    - A boolean takes what its checkbox sends, nothing else.
     """
+
+    @converts("Boolean")  # type: ignore[untyped-decorator]  # sqladmin ships no types
+    def conv_boolean(
+        self, model: type, prop: ColumnProperty[Any], kwargs: dict[str, Any]
+    ) -> UnboundField[Any]:
+        if not prop.columns[0].nullable:  # a nullable one is a drop-down, not a checkbox
+            kwargs.setdefault("validators", []).append(_checkbox)
+        field: UnboundField[Any] = super().conv_boolean(model, prop, kwargs)
+        return field
 
     @converts("String", "CHAR")  # type: ignore[untyped-decorator]  # sqladmin ships no types
     def conv_string(
@@ -128,6 +149,7 @@ async def build_form(view: ResourceView, user: User, *, editing: bool) -> type[F
                 labels.get(name, name),
                 choices=[("", "—")] + await _choices(session, view, user, name, column),
                 coerce=_coerce_id,
+                render_kw={"class": "form-control"},
                 validators=[validators.InputRequired() if required else validators.Optional()],
             )
     if not editing and "password" in resource.extra_create_fields:

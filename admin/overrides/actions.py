@@ -57,7 +57,8 @@ class ActionsView(ResourceView):
         """The panel page the action was started from; never another site."""
         target = URL(str(request.url_for("admin:list", identity=self.identity)))
         referer = URL(request.headers.get("referer", ""))
-        if referer.netloc == request.url.netloc and referer.path.startswith(BASE_URL):
+        inside = referer.path == BASE_URL or referer.path.startswith(f"{BASE_URL}/")
+        if referer.netloc == request.url.netloc and inside:
             target = referer
         if message:
             target = target.include_query_params(error=message)

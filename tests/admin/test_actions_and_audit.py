@@ -125,7 +125,7 @@ class TestWhereAnActionLeadsBack:
         answer = sign_in("instructor_x").get(
             f"/admin/courses/action/unpublish?pks={course_id}", headers={"referer": page}
         )
-        assert answer.headers["location"] == page
+        assert answer.headers["location"] == f"/admin/courses/details/{course_id}"
 
     def test_never_to_another_site(self, sign_in: SignIn, panel_world: World) -> None:
         course_id = panel_world.rows["courses"]["instructor_x"]
@@ -133,7 +133,7 @@ class TestWhereAnActionLeadsBack:
             f"/admin/courses/action/unpublish?pks={course_id}",
             headers={"referer": "https://evil.example/admin/courses/list"},
         )
-        assert answer.headers["location"] == "http://testserver/admin/courses/list"
+        assert answer.headers["location"] == "/admin/courses/list"
 
 
 class TestTheAuditLog:
