@@ -32,6 +32,7 @@ from wtforms import Form
 from admin.auth import OPERATIONS, current_request, panel_user
 from admin.forms import build_form, is_long_text
 from api.data.schemas import schemas_for
+from api.errors import problem_message
 from api.state import AppState
 from core.database import async_unit_of_work
 from core.errors import DomainError
@@ -68,7 +69,7 @@ class PanelError(Exception):
 
 def describe(error: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem_message(problem)}"
         for problem in error.errors()
     )
 

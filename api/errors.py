@@ -6,6 +6,7 @@ answers 500 "Server error occurred" without internals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -13,16 +14,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic.alias_generators import to_camel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.envelope import FieldProblem, error_response
+from core.database import is_database_busy
 from core.errors import DomainError, InvalidInput, TooManyRequests
 from core.logging import get_logger
 
 log = get_logger("api.errors")
 
 INVALID_INPUT = "Invalid input data"
+DATABASE_BUSY = "The database is busy; try again shortly"
+DATABASE_BUSY_RETRY_SECONDS = 1
 
 _HTTP_MESSAGES = {
     401: "Authentication required",
@@ -44,18 +48,20 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _problem_message(error: dict[str, Any]) -> str:
+def problem_message(error: Mapping[str, Any]) -> str:
+    """One pydantic error as the client reads it. Our own validators' refusals keep their
+    words: pydantic would prefix them with "Value error, "."""
     if error.get("type") == "json_invalid":
         return "Malformed JSON"
+    if error.get("type") == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
     return str(error.get("msg", "Invalid value"))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        FieldProblem(
-            field=_field_name(tuple(error.get("loc", ()))), message=_problem_message(error)
-        )
+        FieldProblem(field=_field_name(tuple(error.get("loc", ()))), message=problem_message(error))
         for error in exc.errors()
     ]
     return error_response(400, INVALID_INPUT, details=problems)
@@ -91,8 +97,28 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(409, "The request conflicts with existing data")
 
 
+def database_busy(exc: BaseException, path: str) -> JSONResponse | None:
+    """503 with Retry-After when ``exc`` is SQLite's write lock held past the busy timeout:
+    contention the client may retry, not a fault. Also used by the outermost middleware, for
+    the panel's pages, which FastAPI's handlers do not see."""
+    if not is_database_busy(exc):
+        return None
+    log.warning("database busy", path=path)
+    return error_response(
+        503, DATABASE_BUSY, headers={"Retry-After": str(DATABASE_BUSY_RETRY_SECONDS)}
+    )
+
+
+async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
+    response = database_busy(exc, request.url.path)
+    if response is None:
+        raise exc  # a real fault: the last-resort 500, with the traceback in the log
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _operational_error)

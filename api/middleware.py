@@ -13,6 +13,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.envelope import error_response
+from api.errors import database_busy
 from core.logging import REQUEST_ID_KEY, get_logger
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -57,11 +58,13 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            # The traceback goes to the log, never to the client.
-            log.exception("unhandled error", method=scope["method"], path=scope["path"])
+        except Exception as exc:
+            busy = database_busy(exc, scope["path"])
+            if busy is None:
+                # The traceback goes to the log, never to the client.
+                log.exception("unhandled error", method=scope["method"], path=scope["path"])
             if not response_started:
-                response = error_response(500, "Server error occurred")
+                response = busy or error_response(500, "Server error occurred")
                 await response(scope, receive, send_with_id)
         finally:
             log.info(

@@ -25,6 +25,9 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # For the API's writing requests and units of work: on SQLite they queue for the write
+    # lock instead of failing under concurrent writers (core.database.WRITER).
+    write_sessions: async_sessionmaker[AsyncSession]
     redis: Redis | None
     limiter: RateLimiter
     http: httpx.AsyncClient
@@ -53,6 +56,7 @@ class AppState:
             settings=settings,
             engine=engine,
             sessions=async_session_factory(engine, info=info),
+            write_sessions=async_session_factory(engine, info=info, writer=True),
             redis=redis,
             limiter=limiter,
             http=httpx.AsyncClient(),

@@ -8,6 +8,7 @@ SQLite, which leaves them off by default).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import (
     AbstractAsyncContextManager,
@@ -71,16 +72,44 @@ def database_urls(settings: Settings) -> DatabaseUrls:
     )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    # WAL lets the API, the worker and the dashboards read while one of them writes.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    # LIKE is case-sensitive on PostgreSQL; make SQLite agree (ILIKE stays insensitive).
-    cursor.execute("PRAGMA case_sensitive_like=ON")
-    cursor.close()
+# The execution option of a unit of work that writes under concurrency (the session
+# factories' ``writer``): on SQLite it takes the write lock when it begins (see
+# ``_begin_writer``). Only the API's writing requests use it: a writer that holds the lock
+# while another connection of the same flow waits for it would wait for itself.
+WRITER = "lms_writer"
+
+
+def _sqlite_pragmas(settings: Settings) -> Callable[[Any, Any], None]:
+    busy_ms = round(settings.database.sqlite_busy_timeout_seconds * 1000)
+
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets the API, the worker and the dashboards read while one of them writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # How long a writer waits for another's write lock before giving up (then 503).
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        # LIKE is case-sensitive on PostgreSQL; make SQLite agree (ILIKE stays insensitive).
+        cursor.execute("PRAGMA case_sensitive_like=ON")
+        cursor.close()
+
+    return connect
+
+
+def _begin_writer(connection: Any) -> None:
+    """A writer's transaction takes SQLite's write lock as it begins.
+
+    Python's sqlite3 driver begins only at the first write, as a DEFERRED transaction that
+    has read already and asks for the write lock then. Under concurrent writers that ask
+    fails at once with "database is locked", whatever the busy timeout: another writer
+    committed after this transaction's snapshot, and waiting cannot make the snapshot
+    current. ``BEGIN IMMEDIATE`` asks first (waiting up to the busy timeout), so writers
+    queue instead of failing. Readers are untouched: with WAL they never wait.
+    """
+    writer = connection.get_execution_options().get(WRITER, False)
+    if writer and not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _begin_before_savepoint(connection: Any, _name: str) -> None:
@@ -94,6 +123,17 @@ def _begin_before_savepoint(connection: Any, _name: str) -> None:
     """
     if not connection.connection.driver_connection.in_transaction:
         connection.exec_driver_sql("BEGIN")
+
+
+def is_database_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's lock outlasting the busy timeout: a moment's contention
+    the client may retry (503), not a fault of the request or the server."""
+    orig = getattr(exc, "orig", None)
+    if not isinstance(orig, sqlite3.OperationalError):
+        return False
+    # The primary code in the low byte: SQLITE_BUSY_SNAPSHOT and the like are busy too.
+    code = getattr(orig, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _engine_options(settings: Settings, urls: DatabaseUrls) -> dict[str, Any]:
@@ -117,7 +157,8 @@ def make_sync_engine(settings: Settings) -> Engine:
     urls = database_urls(settings)
     engine = create_engine(urls.sync, **_engine_options(settings, urls))
     if urls.is_sqlite:
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(settings))
+        event.listen(engine, "begin", _begin_writer)
         event.listen(engine, "savepoint", _begin_before_savepoint)
     return engine
 
@@ -126,7 +167,8 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     urls = database_urls(settings)
     engine = create_async_engine(urls.async_, **_engine_options(settings, urls))
     if urls.is_sqlite:
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings))
+        event.listen(engine.sync_engine, "begin", _begin_writer)
         event.listen(engine.sync_engine, "savepoint", _begin_before_savepoint)
     return engine
 
@@ -139,9 +181,11 @@ def sync_session_factory(
 
 
 def async_session_factory(
-    engine: AsyncEngine, *, info: dict[str, Any] | None = None
+    engine: AsyncEngine, *, info: dict[str, Any] | None = None, writer: bool = False
 ) -> async_sessionmaker[Any]:
-    return async_sessionmaker(engine, expire_on_commit=False, info=info or {})
+    """Sessions on ``engine``; ``writer`` ones queue for SQLite's write lock (``WRITER``)."""
+    bind = engine.execution_options(**{WRITER: True}) if writer else engine
+    return async_sessionmaker(bind, expire_on_commit=False, info=info or {})
 
 
 def rows_changed(session: Session, statement: Any) -> int:

@@ -50,6 +50,8 @@ class DatabaseSettings(BaseModel):
     pool_size: int = Field(default=10, ge=1)
     max_overflow: int = Field(default=20, ge=0)
     pool_timeout_seconds: float = Field(default=10, gt=0)
+    # SQLite: how long a writer waits for the write lock (writers queue; past this, 503).
+    sqlite_busy_timeout_seconds: float = Field(default=5, gt=0, le=60)
 
 
 class RedisSettings(BaseModel):
