@@ -44,6 +44,7 @@ from services.catalog import (
     check_quiz_module,
     create_catalog_entry,
     create_course,
+    delete_course,
     delete_module,
     update_catalog_entry,
 )
@@ -138,6 +139,7 @@ RESOURCES: tuple[Resource, ...] = (
         # Ratings come from learners, not from the course's author.
         read_only=frozenset({"rating"}),
         create_with=create_course,
+        delete_with=delete_course,
         validate=check_course_instructor_change,
         field_rules={
             "rating": {"ge": 0, "le": 5},

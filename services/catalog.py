@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput
 from core.sql import contains
+from integrations.storage import session_storage
 from models import Course, CourseCatalog, CourseModule, Difficulty, Role, User
+from services.media import forget_course_files
 
 
 def check_instructor(session: Session, user_id: int, *, field: str = "instructor_id") -> None:
@@ -73,6 +75,14 @@ def set_published(session: Session, *, course_id: int, published: bool) -> Cours
     entry.is_active = published
     session.flush()
     return entry
+
+
+def delete_course(session: Session, course: Course, actor: User) -> None:
+    """Delete a course with everything in it (the database cascades to its modules, media
+    rows, catalog entry...), and its stored files once that is committed: the cascade
+    removes rows no domain function sees, and their files would stay in storage."""
+    forget_course_files(session, session_storage(session), course.course_id)
+    session.execute(delete(Course).where(Course.course_id == course.course_id))
 
 
 class LastModuleOfAPublishedCourse(Conflict):

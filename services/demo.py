@@ -52,6 +52,9 @@ DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (public demo login)
 ADMIN_EMAIL = "admin@learn.example.com"
 # A test card's summary: what a card payment keeps (sealed), never a card number.
 DEMO_CARD = CardSummary(brand="visa", last4="4081", expiry="12/29")
+# Covers and media of the demo are external links (the reserved example.com domain), never
+# files of ours: a row names a stored file only when an upload stored it.
+DEMO_MEDIA = "https://media.example.com/demo"
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,7 @@ def seed_demo(
             rating=Decimal(str(round(rng.uniform(3.8, 4.9), 2))),
             duration=sum(module.duration for module in modules),
             category=category,
-            cover_image_url=f"{public_url}/media/demo/course-{number + 1}/cover.jpg",
+            cover_image_url=f"{DEMO_MEDIA}/course-{number + 1}/cover.jpg",
             description=description,
             price=Decimal(price),
             difficulty=difficulty,
@@ -258,18 +261,15 @@ def seed_demo(
         courses.append((course, modules))
     session.flush()
 
-    demo_media = "https://media.example.com/demo"
     for number, (course, _) in enumerate(courses):
         kinds = [MediaType.IMAGE, MediaType.VIDEO, MediaType.DOCUMENT]
         extensions = {MediaType.IMAGE: "jpg", MediaType.VIDEO: "mp4", MediaType.DOCUMENT: "pdf"}
-        # External links (the reserved example.com domain), not files of ours: a row names a
-        # stored file only when an upload stored it, and the demo stores none.
         session.add_all(
             MediaFile(
                 course_id=course.course_id,
                 instructor_id=course.instructor_id,
                 media_type=kind,
-                media_url=f"{demo_media}/course-{number + 1}/{index}.{extensions[kind]}",
+                media_url=f"{DEMO_MEDIA}/course-{number + 1}/{index}.{extensions[kind]}",
                 index=index,
                 uploaded_at=course.created_at + timedelta(hours=index + 1),
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -10,11 +12,14 @@ import models
 from core.crypto import TokenCipher
 from core.passwords import verify_password
 from core.settings import Settings
+from core.urls import is_web_url
 from models import (
     Certificate,
+    Course,
     CourseCatalog,
     Enrollment,
     EnrollmentStatus,
+    MediaFile,
     Payment,
     PaymentMethod,
     PaymentStatus,
@@ -92,6 +97,24 @@ def test_demo_data_follows_the_platform_rules(session: Session, cipher: TokenCip
     assert states == {True, False}
     roles = set(session.scalars(select(User.role)).all())
     assert roles == {Role.ADMIN, Role.INSTRUCTOR, Role.STUDENT}
+
+
+def test_demo_links_are_external_and_name_none_of_our_files(
+    session: Session, cipher: TokenCipher
+) -> None:
+    # The URL rules the API enforces (core/urls.py, services/media.check_link) hold for the
+    # demo too: covers and media are outside http(s) links, never our own /media route.
+    seed_demo(session, cipher=cipher)
+    urls = [
+        *session.scalars(select(Course.cover_image_url)).all(),
+        *session.scalars(select(MediaFile.media_url)).all(),
+    ]
+    assert urls
+    for url in urls:
+        assert url is not None
+        assert is_web_url(url), url
+        assert "/media/" not in urlsplit(url).path, url
+    assert session.scalar(select(func.count()).where(MediaFile.storage_key.is_not(None))) == 0
 
 
 def test_demo_card_payments_keep_only_a_sealed_summary(

@@ -212,6 +212,40 @@ class TestDeletingARowRemovesOnlyItsOwnFile:
         assert len(files_in(media_root)) == 1
 
 
+class TestDeletingACourseRemovesItsFiles:
+    def test_its_uploads_files_go_and_other_courses_files_stay(
+        self, media_api: TestClient, world: World, upload: Upload, media_root: Path
+    ) -> None:
+        # The course's media rows go by the database's cascade; their files must go too.
+        course = data(
+            media_api.post(
+                "/api/data/courses",
+                json={
+                    "title": "Short-lived",
+                    "category": "Art",
+                    "difficulty": "Beginner",
+                    "price": "0",
+                    "duration": 1,
+                },
+                headers=world.headers(X),
+            ),
+            201,
+        )["courseId"]
+        mine = media_api.post(
+            uploads.UPLOAD,
+            data={"courseId": str(course)},
+            files={"file": ("notes.pdf", samples.PDF, "application/pdf")},
+            headers=world.headers(X),
+        )
+        key = key_of(data(mine, 201)["mediaUrl"])
+        theirs = data(upload(Y, samples.PNG, course=Y, name="cover.png"), 201)
+
+        data(media_api.delete(f"/api/data/courses/{course}", headers=world.headers(X)))
+
+        assert files_in(media_root) == [media_root / key_of(theirs["mediaUrl"])]
+        assert media_api.get(f"/media/{key}", headers=world.headers(ADMIN)).status_code == 404
+
+
 class TestAnUploadedFileIsFixed:
     @pytest.mark.parametrize(
         ("field", "value"),
