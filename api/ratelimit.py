@@ -45,7 +45,15 @@ def caller_key(scope: Scope, secret: str) -> str:
     token = _bearer_token(scope)
     if token:
         try:
-            claims = jwt.decode(token, secret, algorithms=["HS256"], audience=ACCESS_TOKEN_AUDIENCE)
+            # The claims the API itself requires (api.auth): no budget of its own for a
+            # token the API would refuse.
+            claims = jwt.decode(
+                token,
+                secret,
+                algorithms=["HS256"],
+                audience=ACCESS_TOKEN_AUDIENCE,
+                options={"require": ["exp", "sub", "aud"]},
+            )
             return f"user:{claims['sub']}"
         except (jwt.PyJWTError, KeyError):
             pass

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
+import jwt
 import pytest
 import redis
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.ratelimit import ACCESS_TOKEN_AUDIENCE, caller_key
 from core.settings import Settings
 from tests.api.helpers import assert_error, bearer, data, login, register
 from tests.conftest import free_port
@@ -139,3 +142,31 @@ class TestSharedCounters:
         with client_for(limited(auth_settings, dead)) as client:
             assert register(client, "ada@example.com")["token"]
             assert data(login(client, "ada@example.com"))
+
+
+class TestWhoIsCounted:
+    """``caller_key``: a user's own budget only for a token the API would accept."""
+
+    SECRET = "test-only-secret-that-is-long-enough"
+
+    def token(self, **claims: object) -> str:
+        return jwt.encode(
+            {"sub": "7", "aud": ACCESS_TOKEN_AUDIENCE, **claims}, self.SECRET, algorithm="HS256"
+        )
+
+    def scope(self, token: str) -> dict[str, object]:
+        return {
+            "headers": [(b"authorization", f"Bearer {token}".encode())],
+            "client": ("203.0.113.9", 1234),
+        }
+
+    def test_a_valid_access_token_counts_against_its_user(self) -> None:
+        token = self.token(exp=int(time.time()) + 60)
+        assert caller_key(self.scope(token), self.SECRET) == "user:7"
+
+    def test_a_token_without_expiry_counts_against_the_address(self) -> None:
+        assert caller_key(self.scope(self.token()), self.SECRET) == "ip:203.0.113.9"
+
+    def test_an_expired_token_counts_against_the_address(self) -> None:
+        token = self.token(exp=int(time.time()) - 60)
+        assert caller_key(self.scope(token), self.SECRET) == "ip:203.0.113.9"
