@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install chromium run test test-fast lint format openapi lock clean
+.PHONY: install chromium run test test-fast fuzz lint format openapi lock clean
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ test: install
 # The suite without the slow end-to-end process tests, for quick iterations.
 test-fast: install
 	$(BIN)/pytest -n auto --maxprocesses=8 --dist worksteal -m 'not slow'
+
+# The bounded schemathesis run over every operation, as a student, an instructor and an
+# admin, on both databases (tests/fuzz; `make test` leaves it out).
+fuzz: install
+	$(BIN)/pytest tests/fuzz -n auto --maxprocesses=8 --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .

@@ -32,6 +32,7 @@ from core.errors import InvalidInput
 from core.settings import ApiSettings
 from core.sql import contains
 from resources import Resource
+from resources.writes import text_problem
 
 PAGING = frozenset({"limit", "offset", "sort", "cursor"})
 OPERATORS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "icontains"})
@@ -86,6 +87,11 @@ def _by_alias(names: frozenset[str]) -> dict[str, str]:
 
 
 def _parse_value(column: Column[Any], raw: str, parameter: str) -> Any:
+    # The rule the writes keep: no stored text has a NUL, and PostgreSQL refuses one in a
+    # comparison as it does in a row.
+    problem = text_problem(raw)
+    if problem is not None:
+        raise InvalidInput(problem, parameter=parameter)
     kind = value_type(column)
     try:
         value = TypeAdapter(kind).validate_python(raw) if kind is not str else raw

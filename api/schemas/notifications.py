@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, Strict, StrictBool
 
 from api.schemas.base import CamelModel, RowId
 from models import DeliveryStatus, NotificationStatus, NotificationType
 
 
 class SendRequest(CamelModel):
-    user_id: RowId
+    # Strict, as the data API's bodies are: "7" or true is not a user id (true was user 1).
+    user_id: Annotated[RowId, Strict()]
     type: NotificationType
     message: str = Field(min_length=1, max_length=5000)
 
@@ -63,9 +65,10 @@ class PreferencesBody(CamelModel):
 
 
 class PreferencesUpdate(CamelModel):
-    email: bool | None = None
-    in_app: bool | None = None
-    push: bool | None = None
+    # true or false only: 0 and "true" are not a choice the user made.
+    email: StrictBool | None = None
+    in_app: StrictBool | None = None
+    push: StrictBool | None = None
 
 
 class PushKeys(CamelModel):
