@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from admin import mount_admin
 from api.data.router import build_data_router
+from api.docs import install_docs
 from api.envelope import ERROR_RESPONSES
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimitMiddleware
@@ -39,7 +41,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "envelope {status, data, error, timestamp}; JSON fields are camelCase.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        # FastAPI's own pages load their files from a CDN: ours work offline (api/docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.lms = state
     install_error_handlers(app)
     if settings.api.cors_origins:
@@ -57,6 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # parsing, inside the request context (so a 413 has its request id and access log line).
     app.add_middleware(BodySizeLimitMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware)
+    if settings.server.trusted_proxies:
+        # Outermost, so the request log and the per-IP limits see the client a trusted proxy
+        # names. uvicorn itself never reads forwarded headers (cli/main.py: server_options).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.server.trusted_proxies)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(catalog.router)

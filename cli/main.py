@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 import uvicorn
@@ -126,6 +126,23 @@ def openapi(
     typer.echo(f"OpenAPI document written to {output}.")
 
 
+class ServerOptions(TypedDict):
+    host: str
+    port: int
+    log_config: None
+    proxy_headers: bool
+
+
+def server_options(host: str, port: int) -> ServerOptions:
+    """uvicorn's options for ``lms serve`` and ``lms run``.
+
+    uvicorn's own proxy headers stay off: by default they believe X-Forwarded-For from any
+    local peer, so a client could pick its address (and its per-IP rate limit). The app reads
+    those headers itself, from ``server.trusted_proxies`` only (api/app.py).
+    """
+    return {"host": host, "port": port, "log_config": None, "proxy_headers": False}
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
@@ -136,11 +153,8 @@ def serve(
     settings = _settings()
     uvicorn.run(
         "api.main:app",
-        host=host or settings.server.host,
-        port=port or settings.server.port,
         workers=workers or settings.server.workers,
-        log_config=None,
-        proxy_headers=True,
+        **server_options(host or settings.server.host, port or settings.server.port),
     )
 
 
@@ -195,7 +209,7 @@ def run(
     worker_process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "worker"], env=os.environ.copy()
     )
-    config = uvicorn.Config("api.main:app", host=host, port=port, log_config=None)
+    config = uvicorn.Config("api.main:app", **server_options(host, port))
     server = uvicorn.Server(config)
 
     def announce() -> None:

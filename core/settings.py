@@ -8,7 +8,10 @@ Values come, highest priority first, from keyword arguments (tests), environment
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -21,9 +24,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from core.errors import ConfigurationError
 from core.secrets import with_secrets
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "LMS_"
+# The LMS_ variables that are read but are not settings: the settings file's own path, and
+# the test suite's services (tests/conftest.py). Any other LMS_ variable must name a setting.
+NOT_SETTINGS = frozenset({"LMS_SETTINGS_FILE", "LMS_TEST_POSTGRES", "LMS_TEST_REDIS"})
 
 
 def settings_file() -> Path:
@@ -42,6 +50,23 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
+    # The reverse proxies or load balancers in front of the API (IP addresses or CIDR
+    # networks): only a connection from one of them may name the client in X-Forwarded-For
+    # (and the scheme in X-Forwarded-Proto). Empty: the client is the connection's peer.
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        # uvicorn would take a malformed entry as a plain name and trust nobody with it.
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR network (such as 10.0.0.0/8)"
+                ) from None
+        return value
 
 
 class DatabaseSettings(BaseModel):
@@ -196,7 +221,7 @@ class LoggingSettings(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="LMS_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="ignore",
         populate_by_name=True,
@@ -230,6 +255,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=settings_file())
+        # pydantic-settings ignores a name that is no setting, so a typo would leave the
+        # default in force without a word: refuse it at start-up instead.
+        check_setting_names(settings_cls, environ=os.environ, file_values=toml.toml_data)
         return (init_settings, env_settings, toml)
 
     # Relative paths are relative to the folder holding settings.toml, not to the
@@ -244,6 +272,83 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app.environment == "production"
+
+
+def setting_keys(settings_cls: type[BaseSettings]) -> dict[str, set[str]]:
+    """Every section and its keys, spelt as settings.toml and the environment spell them."""
+    keys: dict[str, set[str]] = {}
+    for section, field in settings_cls.model_fields.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise TypeError(f"settings section {section} is not a model")
+        keys[section] = {spec.alias or name for name, spec in model.model_fields.items()}
+    return keys
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    match = difflib.get_close_matches(name, candidates, n=1)
+    return f"; did you mean {match[0]}?" if match else ""
+
+
+def _unknown_variables(environ: Mapping[str, str], keys: dict[str, set[str]]) -> list[str]:
+    variables = sorted(
+        f"{ENV_PREFIX}{section}__{key}".upper() for section, names in keys.items() for key in names
+    )
+    # LMS_<SECTION> alone is a setting too: the whole section as JSON.
+    known = {*variables, *(f"{ENV_PREFIX}{section}".upper() for section in keys)}
+    problems = []
+    for variable in sorted(environ):
+        # pydantic-settings reads the names case-insensitively.
+        name = variable.upper()
+        if not name.startswith(ENV_PREFIX) or name in known or name in NOT_SETTINGS:
+            continue
+        section, _, key = name.removeprefix(ENV_PREFIX).lower().partition("__")
+        where = f"[{section}] has no key {key}" if section in keys else f"no section [{section}]"
+        problems.append(f"{variable} ({where}{_did_you_mean(name, variables)})")
+    return problems
+
+
+def _sections_holding(key: str, keys: dict[str, set[str]]) -> str:
+    """The hint for a key outside any section: every section holding the closest key
+    (``port`` is in [server] and in [smtp])."""
+    match = difflib.get_close_matches(
+        key, sorted({name for names in keys.values() for name in names})
+    )
+    places = [
+        f"[{section}] {match[0]}" for section, names in keys.items() if match and match[0] in names
+    ]
+    return f"; did you mean {' or '.join(places)}?" if places else ""
+
+
+def _unknown_file_keys(file_values: Mapping[str, object], keys: dict[str, set[str]]) -> list[str]:
+    known = sorted(f"[{section}] {key}" for section, names in keys.items() for key in names)
+    file = settings_file()
+    problems = []
+    for section, table in file_values.items():
+        if not isinstance(table, dict):
+            if section not in keys:  # a known section that is no table fails validation
+                hint = _sections_holding(section, keys)
+                problems.append(f"{section} (outside any [section] in {file}{hint})")
+            continue
+        for key in table:
+            if key not in keys.get(section, ()):
+                entry = f"[{section}] {key}"
+                problems.append(f"{entry} (in {file}{_did_you_mean(entry, known)})")
+    return problems
+
+
+def check_setting_names(
+    settings_cls: type[BaseSettings],
+    *,
+    environ: Mapping[str, str],
+    file_values: Mapping[str, object],
+) -> None:
+    """Raise ``ConfigurationError`` naming every LMS_ variable and settings-file key that is
+    no setting, each with the closest real name."""
+    keys = setting_keys(settings_cls)
+    problems = _unknown_variables(environ, keys) + _unknown_file_keys(file_values, keys)
+    if problems:
+        raise ConfigurationError("Unknown settings: " + ", ".join(problems))
 
 
 @lru_cache(maxsize=1)

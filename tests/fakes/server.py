@@ -12,8 +12,14 @@ from fastapi import FastAPI
 class ThreadedServer:
     def __init__(self, app: FastAPI, port: int) -> None:
         self.base_url = f"http://127.0.0.1:{port}"
+        # As lms serve runs it: uvicorn reads no forwarded headers (cli/main.server_options).
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", log_config=None
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            log_config=None,
+            proxy_headers=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
