@@ -17,7 +17,8 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimitMiddleware
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimitMiddleware
-from api.routes import auth, catalog, health, media, notifications
+from api.routes import auth, catalog, health, media, notifications, pages, payments
+from api.sandbox import mount_paystack_sandbox
 from api.state import AppState
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -72,6 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(notifications.router)
     app.include_router(media.router)
+    app.include_router(payments.initiate_router)
+    app.include_router(payments.router)
+    app.include_router(pages.router)
     app.include_router(build_data_router(RESOURCES))
     mount_admin(app, state)
+    if settings.paystack.sandbox:
+        mount_paystack_sandbox(app, settings)
     return app

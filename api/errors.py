@@ -64,7 +64,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         FieldProblem(field=_field_name(tuple(error.get("loc", ()))), message=problem_message(error))
         for error in exc.errors()
     ]
-    return error_response(400, INVALID_INPUT, details=problems)
+    # A route may name its own refusal (the payment routes: "Invalid payment details").
+    message = getattr(request.scope.get("route"), "invalid_input_message", INVALID_INPUT)
+    return error_response(400, message, details=problems)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -80,11 +82,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    return domain_error_response(exc)
+
+
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    """A domain refusal as the client hears it (also kept as the first answer to an
+    idempotent request)."""
     if isinstance(exc, InvalidInput):
         # Services name fields as the domain does (snake_case); the client knows camelCase.
         name = exc.parameter or to_camel(exc.field or "body")
         problem = FieldProblem(field=name, message=exc.problem)
-        return error_response(400, INVALID_INPUT, details=[problem])
+        # "Invalid input data" unless the refusal has words of its own in the contract
+        # ("Invalid payment details").
+        return error_response(400, exc.message, details=[problem])
     if isinstance(exc, TooManyRequests):
         return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})
     return error_response(exc.status_code, exc.message)

@@ -17,7 +17,8 @@ def openapi_document() -> dict[str, Any]:
     # Throw-away secrets: the app is built only to describe it, and the document must not
     # depend on this machine's generated secrets.
     security = {"jwt_secret": secrets.token_urlsafe(32), "encryption_key": Fernet.generate_key()}
-    return create_app(Settings(security=security)).openapi()
+    paystack = {"secret_key": "sk_test_" + secrets.token_hex(20)}
+    return create_app(Settings(security=security, paystack=paystack)).openapi()
 
 
 def render_openapi() -> str:

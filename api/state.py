@@ -14,10 +14,13 @@ from core.database import async_session_factory, make_async_engine
 from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from core.settings import Settings
 from core.tasks import queue_info
+from integrations.cards import PaystackCardGateway
 from integrations.oauth import OAuthVerifier
+from integrations.paystack import AsyncPaystack
 from integrations.storage import Storage, make_storage, storage_info
 from jobs.runtime import Jobs
 from jobs.tasks import build_jobs
+from services.payment_flows import Gateways
 
 
 @dataclass
@@ -68,6 +71,13 @@ class AppState:
     @property
     def oauth(self) -> OAuthVerifier:
         return OAuthVerifier(self.settings.oauth, self.http)
+
+    @property
+    def payment_gateways(self) -> Gateways:
+        paystack = AsyncPaystack(self.settings.paystack, self.http)
+        return Gateways(
+            paystack=paystack, cards=PaystackCardGateway(paystack), settings=self.settings
+        )
 
     async def close(self, *_: Any) -> None:
         await self.engine.dispose()

@@ -182,6 +182,11 @@ def _banner(settings: Settings, host: str, port: int) -> str:
         f"  API            {base}/api   (OpenAPI docs: {base}/docs)",
         f"  Admin panel    {base}/admin   (admins and instructors sign in there)",
         f"  Health         {base}/healthz   {base}/readyz",
+        *(
+            [f"  Paystack       {settings.paystack.base_url}   (offline sandbox, test cards)"]
+            if settings.paystack.sandbox
+            else []
+        ),
         "  Job worker     running (Huey, "
         + ("Redis" if settings.redis.url else "SQLite in var/")
         + ")",

@@ -3,6 +3,9 @@ HMAC-SHA256) with the platform's ``security.encryption_key``."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from cryptography.fernet import Fernet, InvalidToken
 
 from core.errors import ConfigurationError
@@ -11,8 +14,9 @@ from core.settings import Settings
 
 class TokenCipher:
     def __init__(self, key: str) -> None:
+        self._key = key.encode()
         try:
-            self._fernet = Fernet(key.encode())
+            self._fernet = Fernet(self._key)
         except ValueError as exc:
             raise ConfigurationError(
                 "security.encryption_key must be 32 url-safe base64-encoded bytes"
@@ -32,3 +36,8 @@ class TokenCipher:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:
             raise ValueError("ciphertext was not made with this key or was altered") from exc
+
+    @property
+    def key_material(self) -> bytes:
+        """Bytes to key a digest with (an HMAC), derived so they are not the key itself."""
+        return hmac.new(self._key, b"lms digest key", hashlib.sha256).digest()

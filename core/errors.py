@@ -86,3 +86,16 @@ class TooManyRequests(DomainError):
 class ServiceUnavailable(DomainError):
     status_code = 503
     message = "Service temporarily unavailable, try again shortly"
+
+
+class BadGateway(DomainError):
+    """An outside system (a payment gateway) failed or refused in a way the client did not
+    cause."""
+
+    status_code = 502
+    message = "The payment provider could not be reached"
+
+
+class GatewayTimeout(DomainError):
+    status_code = 504
+    message = "The payment provider did not answer in time"

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -111,11 +111,29 @@ class RateLimitSettings(BaseModel):
     window_seconds: int = Field(default=60, ge=1)
 
 
+SANDBOX_MOUNT = "/sandbox/paystack"
+
+
 class PaystackSettings(BaseModel):
-    base_url: str = "https://api.paystack.co"
+    # The offline sandbox this app mounts at SANDBOX_MOUNT by default; Paystack's API
+    # (https://api.paystack.co) with a live secret key takes real money.
+    base_url: str = "http://127.0.0.1:8000" + SANDBOX_MOUNT
     secret_key: SecretStr | None = None
-    currency: str = "NGN"
+    currency: str = Field(default="NGN", pattern=r"^(NGN|GHS|ZAR|KES|USD)$")
     timeout_seconds: float = Field(default=10, gt=0)
+    # Where Paystack sends the payer's browser back (empty: this API's own callback), and
+    # the frontend page the callback then opens with ?reference=...&status=...
+    callback_url: str = ""
+    result_url: str = ""
+    # Reconciliation: payments still pending after this long are verified with Paystack; a
+    # checkout nobody paid after abandon_after_minutes is failed.
+    reconcile_after_minutes: int = Field(default=10, ge=0)
+    abandon_after_minutes: int = Field(default=1440, ge=1)
+    # The offline sandbox (never in production): its state file, and where it posts its
+    # webhooks (empty: this API's own webhook route).
+    sandbox: bool = True
+    sandbox_path: Path = Path("var/paystack-sandbox.db")
+    sandbox_webhook_url: str = ""
 
 
 class SmtpSettings(BaseModel):
@@ -272,6 +290,31 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app.environment == "production"
+
+    @model_validator(mode="after")
+    def _no_sandbox_in_production(self) -> Settings:
+        # The sandbox approves any valid card number: in production it would give courses away.
+        if self.is_production and self.paystack.sandbox:
+            raise ValueError(
+                "paystack.sandbox approves test cards and must be off in production "
+                "(LMS_PAYSTACK__SANDBOX=false)"
+            )
+        return self
+
+    @property
+    def paystack_callback_url(self) -> str:
+        public = self.app.public_url.rstrip("/")
+        return self.paystack.callback_url or f"{public}/api/payments/callback"
+
+    @property
+    def payment_result_url(self) -> str:
+        return self.paystack.result_url or f"{self.app.frontend_url.rstrip('/')}/payments/result"
+
+    @property
+    def paystack_webhook_url(self) -> str:
+        return self.paystack.sandbox_webhook_url or (
+            f"{self.app.public_url.rstrip('/')}/api/payments/webhooks/paystack"
+        )
 
 
 def setting_keys(settings_cls: type[BaseSettings]) -> dict[str, set[str]]:

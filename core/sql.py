@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from sqlalchemy import ColumnElement, SQLColumnExpression
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 # The escape character of our LIKE patterns (the SQL standard leaves LIKE without one).
 LIKE_ESCAPE = "\\"
@@ -27,3 +33,16 @@ def contains(
     if ignore_case:
         return column.ilike(pattern, escape=LIKE_ESCAPE)
     return column.like(pattern, escape=LIKE_ESCAPE)
+
+
+def insert_unless_present(
+    session: Session, model: type[Any], values: Mapping[str, Any], *, unique: Sequence[str]
+) -> Any | None:
+    """INSERT a row unless one with the same ``unique`` columns exists; its primary key, or
+    None when the row was already there. One statement, so two writers racing on the same
+    key insert once (the second waits for the first's commit, then inserts nothing)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    primary_key = model.__mapper__.primary_key[0]
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique))
+    return session.execute(statement.returning(primary_key)).scalar_one_or_none()

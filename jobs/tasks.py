@@ -10,7 +10,7 @@ from huey import crontab
 
 from core.settings import Settings
 from core.tasks import TaskName
-from jobs import notifications
+from jobs import notifications, payments
 from jobs.runtime import Jobs
 
 Task = Callable[..., None]
@@ -20,9 +20,11 @@ TASKS: dict[TaskName, Task] = {
     TaskName.SEND_NOTIFICATION: notifications.send_notification,
 }
 
-# (name, schedule, task): the sweep every minute, course reminders hourly.
+# (name, schedule, task): the sweep every minute, payment reconciliation every five,
+# course reminders hourly.
 PERIODIC: tuple[tuple[str, Any, Callable[[Jobs], object]], ...] = (
     ("sweep_outbox", crontab(minute="*"), notifications.sweep),
+    ("reconcile_payments", crontab(minute="*/5"), payments.reconcile_payments),
     ("course_reminders", crontab(minute="5"), notifications.send_reminders),
 )
 

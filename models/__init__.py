@@ -16,8 +16,10 @@ from models.enums import (
     NotificationType,
     PaymentMethod,
     PaymentStatus,
+    RefundStatus,
     Role,
 )
+from models.idempotency import IdempotencyKey
 from models.media import MediaFile
 from models.notifications import (
     Notification,
@@ -26,7 +28,7 @@ from models.notifications import (
     PushSubscription,
 )
 from models.outbox import OutboxEvent
-from models.payments import Payment
+from models.payments import Payment, PaymentEvent
 from models.quizzes import Quiz
 from models.users import User, UserAccount
 
@@ -42,6 +44,7 @@ __all__ = [
     "Difficulty",
     "Enrollment",
     "EnrollmentStatus",
+    "IdempotencyKey",
     "MediaFile",
     "MediaType",
     "Notification",
@@ -51,12 +54,14 @@ __all__ = [
     "NotificationType",
     "OutboxEvent",
     "Payment",
+    "PaymentEvent",
     "PaymentMethod",
     "PaymentStatus",
     "ProgressTracking",
     "PushSubscription",
     "Quiz",
     "RefreshToken",
+    "RefundStatus",
     "Role",
     "User",
     "UserAccount",

@@ -37,6 +37,13 @@ class PaymentStatus(enum.StrEnum):
     REFUNDED = "refunded"
 
 
+class RefundStatus(enum.StrEnum):
+    # Asked of Paystack, then confirmed (processed) or refused (failed) by it.
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
 class NotificationType(enum.StrEnum):
     EMAIL = "email"
     IN_APP = "in_app"

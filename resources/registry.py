@@ -25,6 +25,7 @@ from models import (
     Notification,
     NotificationLog,
     Payment,
+    PaymentEvent,
     ProgressTracking,
     Quiz,
     Role,
@@ -239,6 +240,14 @@ RESOURCES: tuple[Resource, ...] = (
         hidden=frozenset({"card_details"}),
     ),
     Resource(
+        PaymentEvent,
+        label="Payment event",
+        name="payment-events",
+        # Paystack's webhooks as they arrived (signature checked), never edited.
+        permissions={ADMIN: READ},
+        rows={ADMIN: all_rows},
+    ),
+    Resource(
         Certificate,
         permissions=EVERYONE_READS,
         rows=learners_and_their_teachers(Certificate.user_id, Certificate.course_id),
@@ -283,5 +292,11 @@ RESOURCES: tuple[Resource, ...] = (
 
 # Tables the data API leaves out: credentials, and workings with endpoints of their own.
 INTERNAL_TABLES = frozenset(
-    {"refresh_tokens", "outbox_events", "push_subscriptions", "notification_preferences"}
+    {
+        "refresh_tokens",
+        "outbox_events",
+        "push_subscriptions",
+        "notification_preferences",
+        "idempotency_keys",
+    }
 )

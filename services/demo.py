@@ -7,18 +7,20 @@ fixed random seed) and loaded once: a second call finds the demo admin and does 
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.clock import utcnow
+from core.clock import isoformat_z, utcnow
 from core.crypto import TokenCipher
 from core.events import EventType
+from core.money import to_minor_units
 from core.passwords import hash_password
 from models import (
     Analytics,
@@ -37,15 +39,17 @@ from models import (
     NotificationStatus,
     NotificationType,
     Payment,
+    PaymentEvent,
     PaymentMethod,
     PaymentStatus,
     ProgressTracking,
     Quiz,
+    RefundStatus,
     Role,
     User,
 )
 from services.audit import record
-from services.payments import CardSummary, seal_card
+from services.cards import CardSummary, seal_card
 
 # Obviously demo-only credentials, printed by `lms run`; never used outside the embedded default.
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (public demo login)
@@ -308,8 +312,133 @@ def seed_demo(
     for student in students:
         for course, modules in rng.sample(published, k=rng.randint(1, 4)):
             _enroll_demo(session, rng, student, course, modules, public_url, cipher)
+    _payment_history(session, cipher, students, [c for c, _ in published if c.price > 0], now)
     session.flush()
     return True
+
+
+def _demo_payment(
+    session: Session,
+    cipher: TokenCipher,
+    student: User,
+    course: Course,
+    *,
+    method: PaymentMethod,
+    status: PaymentStatus,
+    at: datetime,
+    gateway_response: str | None = None,
+) -> Payment:
+    # Our references, as the payment flows make them (Paystack knows the payment by it).
+    reference = f"tx-demo-{secrets.token_hex(8)}"
+    settled = status is not PaymentStatus.PENDING
+    payment = Payment(
+        user_id=student.user_id,
+        course_id=course.course_id,
+        amount=course.price,
+        currency="NGN",
+        transaction_id=reference,
+        paystack_reference=reference,
+        payment_status=status,
+        payment_date=at + timedelta(minutes=1) if settled else None,
+        method=method,
+        gateway_response=gateway_response or ("Approved" if settled else None),
+        created_at=at,
+    )
+    if method is PaymentMethod.CARD:
+        payment.card_details = seal_card(cipher, DEMO_CARD)
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def _payment_history(
+    session: Session,
+    cipher: TokenCipher,
+    students: list[User],
+    paid_courses: list[Course],
+    now: datetime,
+) -> None:
+    """Payments of every kind for the panel and the dashboards: declined cards, abandoned
+    and open checkouts, and refunds (whose learners were dropped from the course)."""
+    card, paystack = PaymentMethod.CARD, PaymentMethod.PAYSTACK
+    enrolled = {(e.user_id, e.course_id) for e in session.scalars(select(Enrollment))}
+    history = (
+        (card, PaymentStatus.FAILED, "Declined", 9),
+        (card, PaymentStatus.FAILED, "Insufficient Funds", 4),
+        (paystack, PaymentStatus.FAILED, "Paystack: abandoned", 12),
+        (paystack, PaymentStatus.PENDING, None, 0),
+        (card, PaymentStatus.PENDING, None, 0),
+    )
+    for number, (method, status, response, days) in enumerate(history):
+        student = students[number % len(students)]
+        course = next(c for c in paid_courses if (student.user_id, c.course_id) not in enrolled)
+        enrolled.add((student.user_id, course.course_id))
+        at = now - timedelta(days=days, minutes=30)
+        _demo_payment(
+            session,
+            cipher,
+            student,
+            course,
+            method=method,
+            status=status,
+            at=at,
+            gateway_response=response,
+        )
+    refunds = session.scalars(
+        select(Enrollment)
+        .where(Enrollment.payment_id.is_not(None))
+        .order_by(Enrollment.enrollment_id)
+        .limit(2)
+    ).all()
+    for enrollment, method in zip(refunds, (paystack, card), strict=False):
+        payment = session.get(Payment, enrollment.payment_id)
+        assert payment is not None
+        payment.method = method
+        payment.card_details = seal_card(cipher, DEMO_CARD) if method is card else None
+        payment.payment_status = PaymentStatus.REFUNDED
+        payment.refund_status = RefundStatus.PROCESSED
+        payment.refund_reference = f"rf-demo-{secrets.token_hex(4)}"
+        payment.refunded_at = enrollment.enrollment_date + timedelta(days=2)
+        enrollment.status = EnrollmentStatus.DROPPED
+    _webhook_history(session)
+
+
+def _webhook_history(session: Session) -> None:
+    """The webhooks Paystack sent for the demo's settled Paystack payments, as the webhook
+    route keeps them (raw, once, with what processing made of them)."""
+    settled = session.scalars(
+        select(Payment).where(
+            Payment.method == PaymentMethod.PAYSTACK,
+            Payment.payment_status.in_([PaymentStatus.SUCCESS, PaymentStatus.REFUNDED]),
+        )
+    ).all()
+    for number, payment in enumerate(settled, start=1):
+        events = [("charge.success", "success", payment.payment_date)]
+        if payment.payment_status is PaymentStatus.REFUNDED:
+            events.append(("refund.processed", "processed", payment.refunded_at))
+        for event, state, at in events:
+            data = {
+                "id": 4_000_000 + number,
+                "status": state,
+                "reference" if event == "charge.success" else "transaction_reference": (
+                    payment.transaction_id
+                ),
+                "amount": to_minor_units(payment.amount, payment.currency),
+                "currency": payment.currency,
+                "paid_at": isoformat_z(at or payment.created_at),
+                "channel": "card",
+                "gateway_response": "Approved",
+            }
+            session.add(
+                PaymentEvent(
+                    dedupe_key=f"{event}:{data['id']}:{state}",
+                    event_type=event,
+                    reference=payment.transaction_id,
+                    body=json.dumps({"event": event, "data": data}, separators=(",", ":")),
+                    received_at=at or payment.created_at,
+                    outcome="refunded" if event == "refund.processed" else "settled",
+                )
+            )
 
 
 def _enroll_demo(
@@ -324,23 +453,15 @@ def _enroll_demo(
     enrolled_at = utcnow() - timedelta(days=rng.randint(3, 60))
     payment = None
     if course.price > 0:
-        payment = Payment(
-            user_id=student.user_id,
-            course_id=course.course_id,
-            amount=course.price,
-            currency="NGN",
-            transaction_id=f"tx_demo_{secrets.token_hex(8)}",
-            payment_status=PaymentStatus.SUCCESS,
-            payment_date=enrolled_at - timedelta(minutes=5),
+        payment = _demo_payment(
+            session,
+            cipher,
+            student,
+            course,
             method=rng.choice([PaymentMethod.PAYSTACK, PaymentMethod.CARD]),
-            created_at=enrolled_at - timedelta(minutes=6),
+            status=PaymentStatus.SUCCESS,
+            at=enrolled_at - timedelta(minutes=6),
         )
-        if payment.method is PaymentMethod.PAYSTACK:
-            payment.paystack_reference = f"ref_demo_{secrets.token_hex(8)}"
-        else:
-            payment.card_details = seal_card(cipher, DEMO_CARD)
-        session.add(payment)
-        session.flush()
 
     done = rng.randint(0, len(modules))
     status = EnrollmentStatus.COMPLETED if done == len(modules) else EnrollmentStatus.IN_PROGRESS

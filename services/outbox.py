@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.events import EventType
 from core.logging import current_request_id, get_logger
+from core.sql import insert_unless_present
 from core.tasks import TaskName, enqueue_after_commit
 from models import OutboxEvent
 
@@ -42,15 +41,7 @@ def emit(
         "created_at": utcnow(),
     }
     if dedupe_key is not None:
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            insert(OutboxEvent)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        )
-        result = session.execute(statement.returning(OutboxEvent.event_id))
-        event_id = result.scalar_one_or_none()
+        event_id = insert_unless_present(session, OutboxEvent, values, unique=["dedupe_key"])
         if event_id is None:
             return None
         event = session.get(OutboxEvent, event_id)

@@ -100,7 +100,10 @@ def base_settings(var_dir: Path, database_url: str, **sections: dict[str, object
         "database": {"url": database_url},
         "redis": {"url": ""},
         "security": {"jwt_secret": FAKE_JWT_SECRET, "encryption_key": FAKE_ENCRYPTION_KEY},
-        "paystack": {"secret_key": "sk_test_not_real"},
+        "paystack": {
+            "secret_key": "sk_test_not_real",
+            "sandbox_path": str(var_dir / "paystack-sandbox.db"),
+        },
         # A queue of this test process's own (parallel test workers share one Redis).
         "jobs": {"sqlite_path": str(var_dir / "huey.db"), "queue_name": QUEUE_NAME},
         "storage": {"local_root": str(var_dir / "media")},

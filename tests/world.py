@@ -21,6 +21,7 @@ from models import (
     Notification,
     NotificationLog,
     NotificationType,
+    PaymentEvent,
     ProgressTracking,
     Quiz,
     Role,
@@ -178,6 +179,17 @@ def world(session: Session) -> World:
         changes={"title": "Course of instructor_x"},
     )
     world.add("audit_log", "admin", entry.audit_id)
+    # A webhook Paystack sent about student A's payment, as the webhook route keeps it.
+    event = PaymentEvent(
+        dedupe_key="charge.success:1:success",
+        event_type="charge.success",
+        reference="tx-world",
+        body='{"event":"charge.success","data":{"id":1,"status":"success"}}',
+        outcome="settled",
+    )
+    session.add(event)
+    session.flush()
+    world.add("payment_events", "admin", event.event_id)
     session.commit()
     world.tokens = {actor: token_for(session, uid) for actor, uid in world.users.items()}
     return world

@@ -3,7 +3,7 @@ module per domain.
 
 Each action calls the domain function the API calls, inside one unit of work with its audit
 entry. A domain that needs more than its generated view adds a module here and a line to
-``OVERRIDES`` (payments will add refunds; certificates, revoking and re-issuing).
+``OVERRIDES`` (certificates will add revoking and re-issuing).
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from typing import Any
 from admin.overrides.courses import CourseView
 from admin.overrides.media import MediaView
 from admin.overrides.notifications import NotificationView
+from admin.overrides.payments import PaymentView
 from admin.overrides.users import UserView
 from admin.views import ResourceView
-from models import Course, MediaFile, Notification, User
+from models import Course, MediaFile, Notification, Payment, User
 
 OVERRIDES: dict[type[Any], type[ResourceView]] = {
     Course: CourseView,
     User: UserView,
     Notification: NotificationView,
     MediaFile: MediaView,
+    Payment: PaymentView,
 }
 
 __all__ = ["OVERRIDES"]

@@ -39,7 +39,7 @@ class ActionsView(ResourceView):
                     try:
                         work(session, user, row_id)
                     except DomainError as exc:
-                        raise PanelError(f"{self.name} #{row_id}: {_reason(exc)}") from exc
+                        raise PanelError(f"{self.name} #{row_id}: {reason(exc)}") from exc
                     self.audit(session, user, name, row_id, {})
 
             await self.in_transaction(request, every_row)
@@ -65,6 +65,6 @@ class ActionsView(ResourceView):
         return target
 
 
-def _reason(error: DomainError) -> str:
+def reason(error: DomainError) -> str:
     # A refused input says what is wrong in words; the field's name is for API clients.
     return error.problem if isinstance(error, InvalidInput) else error.message

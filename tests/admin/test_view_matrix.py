@@ -45,6 +45,7 @@ TABLES: dict[str, tuple[str, str, str]] = {
     "analytics": ("analytics", "student_a", "student_b"),
     # The world has no audit entry; ``matrix_world`` adds one, made by the admin.
     "audit-log": ("audit_log", "admin", "admin"),
+    "payment-events": ("payment_events", "admin", "admin"),
 }
 
 # -- the policy -------------------------------------------------------------------------------
@@ -90,6 +91,7 @@ ADMIN_POLICY: dict[str, Expected] = {
     "notification-log":  Expected(OK,  OK,     NO,    NO,  NO,     ALL),
     "analytics":         Expected(OK,  OK,     NO,    NO,  NO,     ALL),
     "audit-log":         Expected(OK,  OK,     NO,    NO,  NO,     ALL),
+    "payment-events":    Expected(OK,  OK,     NO,    NO,  NO,     ALL),
 }
 
 # An instructor (signed in as instructor_x) writes their own courses' content, reads their
@@ -111,6 +113,7 @@ INSTRUCTOR_POLICY: dict[str, Expected] = {
     "notification-log":  NOTHING,
     "analytics":         NOTHING,
     "audit-log":         NOTHING,
+    "payment-events":    NOTHING,
 }
 # fmt: on
 

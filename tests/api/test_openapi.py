@@ -19,7 +19,11 @@ def test_every_operation_has_real_request_and_response_schemas() -> None:
     document = openapi_document()
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            success = next(code for code in operation["responses"] if code.startswith("2"))
+            success = next((code for code in operation["responses"] if code[0] == "2"), None)
+            if success is None:
+                # Paystack's callback sends the browser on to the frontend.
+                assert "303" in operation["responses"], (path, method)
+                continue
             content = operation["responses"][success]["content"]
             if "application/json" not in content:
                 # A file answers with its own bytes (GET /media/{key}).

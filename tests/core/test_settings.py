@@ -77,7 +77,10 @@ class TestSecrets:
         assert settings.security.jwt_secret.get_secret_value() == "from-the-environment"
 
     def test_production_refuses_to_start_without_secrets(self, tmp_path: Path) -> None:
-        settings = Settings(app={"var_dir": str(tmp_path), "environment": "production"})  # type: ignore[arg-type]
+        settings = Settings(
+            app={"var_dir": str(tmp_path), "environment": "production"},  # type: ignore[arg-type]
+            paystack={"sandbox": False},  # type: ignore[arg-type]
+        )
         with pytest.raises(ConfigurationError, match="LMS_SECURITY__JWT_SECRET"):
             with_secrets(settings)
         assert not (tmp_path / SECRETS_FILE).exists()

@@ -21,6 +21,7 @@ from api.app import create_app
 from core.database import sync_session_factory
 from core.passwords import unusable_password_hash
 from core.settings import Settings
+from integrations.paystack_sandbox import SandboxConfig, create_sandbox
 from models import (
     Certificate,
     MediaType,
@@ -32,8 +33,9 @@ from models import (
     User,
 )
 from models.media import MediaFile
-from tests.conftest import oauth_settings
+from tests.conftest import free_port, oauth_settings
 from tests.fakes.oauth_provider import ProviderServer
+from tests.fakes.server import ThreadedServer
 from tests.models.factories import (
     make_course,
     make_enrollment,
@@ -214,15 +216,40 @@ def _wipe(engine: Engine) -> None:
 
 
 @pytest.fixture(scope="session")
-def fuzz_settings(shared_settings: Settings, provider_server: ProviderServer) -> Settings:
+def paystack_sandbox(shared_settings: Settings) -> Iterator[str]:
+    """The offline Paystack on a loopback port, so payments the run makes reach a Paystack
+    (a refused connection would be a 502). Its webhooks go nowhere: the run's payments
+    settle by the card charge's answer or stay pending."""
+    key = shared_settings.paystack.secret_key
+    assert key is not None
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    config = SandboxConfig(
+        secret_key=key.get_secret_value(),
+        state_path=shared_settings.var_dir / "fuzz-sandbox.db",
+        public_url=base_url,
+        webhook_url=f"http://127.0.0.1:{free_port()}/nowhere",
+        webhook_timeout_seconds=0.5,
+    )
+    server = ThreadedServer(create_sandbox(config), port)
+    server.start()
+    yield base_url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fuzz_settings(
+    shared_settings: Settings, provider_server: ProviderServer, paystack_sandbox: str
+) -> Settings:
     """The backend's test settings without rate limits (the run sends hundreds of requests
-    a minute with one token), with the OAuth providers on the loopback fake. Mail and push
-    only queue tasks, which nothing runs."""
+    a minute with one token), with the OAuth providers and Paystack on loopback. Mail and
+    push only queue tasks, which nothing runs."""
     settings = shared_settings
     return settings.model_copy(
         update={
             "ratelimit": settings.ratelimit.model_copy(update={"enabled": False}),
             "oauth": type(settings.oauth)(**oauth_settings(provider_server.base_url)),
+            "paystack": settings.paystack.model_copy(update={"base_url": paystack_sandbox}),
         }
     )
 

@@ -20,7 +20,7 @@ from core import migrations
 from core.crypto import TokenCipher
 from core.database import make_sync_engine
 from core.settings import Settings
-from services.payments import CardSummary, open_card
+from services.cards import CardSummary, open_card
 from tests.conftest import base_settings, fresh_database_url
 from tests.models.factories import make_course, make_enrollment, make_user
 

@@ -37,6 +37,8 @@ PLATFORM_TABLES = {
     "push_subscriptions",
     "notification_preferences",
     "audit_log",
+    "payment_events",
+    "idempotency_keys",
 }
 
 

@@ -26,8 +26,8 @@ from models import (
     Role,
     User,
 )
+from services.cards import open_card
 from services.demo import DEMO_CARD, DEMO_LOGINS, seed_demo
-from services.payments import open_card
 
 # Made by people using the platform (sign-ins, browsers, settings, deliveries), not by demo data.
 MADE_BY_USE = {
@@ -36,6 +36,7 @@ MADE_BY_USE = {
     "push_subscriptions",
     "notification_preferences",
     "outbox_events",
+    "idempotency_keys",
 }
 
 
@@ -76,14 +77,19 @@ def test_demo_logins_work_with_their_printed_passwords(
 
 def test_demo_data_follows_the_platform_rules(session: Session, cipher: TokenCipher) -> None:
     seed_demo(session, cipher=cipher)
-    # Every enrollment in a paid course is backed by a successful payment of its price.
+    # Every enrollment in a paid course is backed by a successful payment of its price, or
+    # by a refunded one, and then the learner was dropped from the course.
     paid = session.execute(
         select(Enrollment, Payment).join(Payment, Enrollment.payment_id == Payment.payment_id)
     ).all()
     assert paid
     for enrollment, payment in paid:
-        assert payment.payment_status is PaymentStatus.SUCCESS
         assert (payment.user_id, payment.course_id) == (enrollment.user_id, enrollment.course_id)
+        assert payment.amount == session.get(Course, payment.course_id).price  # type: ignore[union-attr]
+        if payment.payment_status is PaymentStatus.REFUNDED:
+            assert enrollment.status is EnrollmentStatus.DROPPED
+        else:
+            assert payment.payment_status is PaymentStatus.SUCCESS
     # Certificates exist exactly for completed enrollments.
     completed = session.execute(
         select(Enrollment.user_id, Enrollment.course_id).where(
@@ -132,3 +138,17 @@ def test_demo_card_payments_keep_only_a_sealed_summary(
         assert open_card(cipher, stored) == DEMO_CARD
     card_payments = session.scalar(select(func.count()).where(Payment.method == PaymentMethod.CARD))
     assert len(rows) == card_payments
+
+
+def test_demo_has_payments_of_every_method_and_outcome(
+    session: Session, cipher: TokenCipher
+) -> None:
+    seed_demo(session, cipher=cipher)
+    kinds = set(session.execute(select(Payment.method, Payment.payment_status)).tuples())
+    assert kinds == {(method, status) for method in PaymentMethod for status in PaymentStatus}
+    # Every reference is one Paystack would accept, and Paystack knows the payment by it.
+    for transaction_id, reference in session.execute(
+        select(Payment.transaction_id, Payment.paystack_reference)
+    ):
+        assert transaction_id == reference
+        assert all(c.isalnum() or c in "-.=" for c in transaction_id)

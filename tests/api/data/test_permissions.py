@@ -50,10 +50,12 @@ VISIBLE: dict[str, dict[str, set[str]]] = {
     "notification_log": PRIVATE,
     "analytics": {ADMIN: {A, B}},  # nobody else may list analytics at all
     "audit_log": {ADMIN: {ADMIN}},  # the admin panel's record, for admins only
+    "payment_events": {ADMIN: {ADMIN}},  # Paystack's webhooks, for admins only
 }
 
 WORKFLOW = {
     "audit_log",
+    "payment_events",
     "user_accounts",
     "enrollments",
     "progress_tracking",
