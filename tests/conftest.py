@@ -42,6 +42,7 @@ from tests.fakes.oauth_provider import (
     FakeProvider,
     ProviderServer,
 )
+from tests.fakes.server import free_port
 from tests.fakes.smtp import SmtpServer
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -70,12 +71,6 @@ def require_service(name: str, host: str, port: int) -> None:
     if IN_CI:
         pytest.fail(f"{name} at {host}:{port} is required in CI but unreachable")
     pytest.skip(f"{name} at {host}:{port} is not reachable")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def worker_redis_url(base: str) -> str:

@@ -21,7 +21,6 @@ from api.app import create_app
 from core.database import sync_session_factory
 from core.passwords import unusable_password_hash
 from core.settings import Settings
-from integrations.paystack_sandbox import SandboxConfig, create_sandbox
 from models import (
     Certificate,
     MediaType,
@@ -33,9 +32,9 @@ from models import (
     User,
 )
 from models.media import MediaFile
-from tests.conftest import free_port, oauth_settings
+from tests.conftest import oauth_settings
 from tests.fakes.oauth_provider import ProviderServer
-from tests.fakes.server import ThreadedServer
+from tests.fakes.paystack import sandbox_server
 from tests.models.factories import (
     make_course,
     make_enrollment,
@@ -222,19 +221,9 @@ def paystack_sandbox(shared_settings: Settings) -> Iterator[str]:
     settle by the card charge's answer or stay pending."""
     key = shared_settings.paystack.secret_key
     assert key is not None
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    config = SandboxConfig(
-        secret_key=key.get_secret_value(),
-        state_path=shared_settings.var_dir / "fuzz-sandbox.db",
-        public_url=base_url,
-        webhook_url=f"http://127.0.0.1:{free_port()}/nowhere",
-        webhook_timeout_seconds=0.5,
-    )
-    server = ThreadedServer(create_sandbox(config), port)
-    server.start()
-    yield base_url
-    server.stop()
+    state = shared_settings.var_dir / "fuzz-sandbox.db"
+    with sandbox_server(state, secret_key=key.get_secret_value()) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -45,8 +45,9 @@ from integrations.paystack import (
     signature_matches,
     verify_call,
 )
-from integrations.paystack_sandbox import SandboxConfig, create_sandbox, sign
+from integrations.paystack_sandbox import sign
 from tests.conftest import free_port
+from tests.fakes.paystack import sandbox_server
 from tests.fakes.server import ThreadedServer
 
 KEY = "sk_test_fake_client_0123456789abcdef"
@@ -114,19 +115,9 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    config = SandboxConfig(
-        secret_key=KEY,
-        state_path=tmp_path_factory.mktemp("sandbox") / "paystack-sandbox.db",
-        public_url=url,
-        webhook_url=f"http://127.0.0.1:{free_port()}/nobody",
-        webhook_timeout_seconds=1,
-    )
-    server = ThreadedServer(create_sandbox(config), port)
-    server.start()
-    yield Sandbox(url)
-    server.stop()
+    state = tmp_path_factory.mktemp("sandbox") / "paystack-sandbox.db"
+    with sandbox_server(state, secret_key=KEY) as url:
+        yield Sandbox(url)
 
 
 @pytest.fixture

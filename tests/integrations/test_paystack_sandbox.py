@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request, Response
 
 from integrations.paystack_sandbox import TEST_CARDS, SandboxConfig, create_sandbox
 from tests.conftest import free_port
+from tests.fakes.paystack import luhn_completed
 from tests.fakes.server import ThreadedServer
 
 SECRET = "sk_test_fake_sandbox_0123456789abcdef"
@@ -55,19 +56,6 @@ def eventually(check: Callable[[], T | None], timeout: float = 5.0) -> T:
         if time.monotonic() > deadline:
             raise AssertionError(f"nothing came within {timeout} s")
         time.sleep(0.02)
-
-
-def luhn_completed(prefix: str) -> str:
-    """``prefix`` with the check digit that makes it a valid card number."""
-    for digit in "0123456789":
-        candidate = prefix + digit
-        total = 0
-        for position, char in enumerate(reversed(candidate)):
-            value = int(char) * (2 if position % 2 else 1)
-            total += value - 9 if value > 9 else value
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)

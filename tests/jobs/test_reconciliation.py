@@ -28,7 +28,6 @@ from core.database import UnitsOfWork, sync_session_factory, units_of_work
 from core.events import EventType
 from core.settings import Settings
 from integrations.paystack import SyncPaystack
-from integrations.paystack_sandbox import SandboxConfig, create_sandbox
 from jobs import payments as payment_jobs
 from jobs.tasks import PERIODIC, build_jobs
 from models import (
@@ -44,7 +43,7 @@ from services import idempotency
 from services.payments import new_reference
 from services.reconciliation import Report, reconcile
 from tests.conftest import free_port
-from tests.fakes.server import ThreadedServer
+from tests.fakes.paystack import sandbox_server
 from tests.models.factories import make_course, make_payment, make_user
 
 KEY = "sk_test_fake_reconcile_0123456789abcdef"
@@ -114,19 +113,9 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    config = SandboxConfig(
-        secret_key=KEY,
-        state_path=tmp_path_factory.mktemp("sandbox") / "paystack-sandbox.db",
-        public_url=url,
-        webhook_url=f"http://127.0.0.1:{free_port()}/nobody",
-        webhook_timeout_seconds=1,
-    )
-    server = ThreadedServer(create_sandbox(config), port)
-    server.start()
-    yield Sandbox(url)
-    server.stop()
+    state = tmp_path_factory.mktemp("sandbox") / "paystack-sandbox.db"
+    with sandbox_server(state, secret_key=KEY) as url:
+        yield Sandbox(url)
 
 
 @pytest.fixture

@@ -70,19 +70,6 @@ def eventually(check: Callable[[], T | None], *, timeout: float = 10.0, what: st
         time.sleep(0.05)
 
 
-def luhn_completed(prefix: str) -> str:
-    """``prefix`` and the check digit that makes it a valid card number."""
-    for digit in "0123456789":
-        candidate = prefix + digit
-        total = 0
-        for position, char in enumerate(reversed(candidate)):
-            value = int(char) * (2 if position % 2 else 1)
-            total += value - 9 if value > 9 else value
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError("unreachable: one digit always completes a Luhn number")
-
-
 def sign(body: bytes) -> str:
     """The ``x-paystack-signature`` Paystack (the sandbox) sends with ``body``."""
     return signature(SANDBOX_KEY, body)

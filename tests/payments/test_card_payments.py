@@ -22,6 +22,7 @@ from core.clock import utcnow
 from models import Base, Payment, PaymentMethod, PaymentStatus
 from services.cards import CardSummary, open_card
 from tests.api.helpers import assert_error, data
+from tests.fakes.paystack import luhn_completed
 from tests.fakes.smtp import SmtpServer
 from tests.payments.conftest import (
     APPROVED,
@@ -34,7 +35,6 @@ from tests.payments.conftest import (
     Shop,
     analytics_of,
     count,
-    luhn_completed,
     mails_to,
     notices_of,
     notifications_of,
