@@ -94,3 +94,17 @@ class TestSecrets:
         settings = with_secrets(Settings(app={"var_dir": str(tmp_path)}))  # type: ignore[arg-type]
         assert settings.security.jwt_secret is not None
         assert settings.security.jwt_secret.get_secret_value() not in repr(settings)
+
+
+class TestPaystackSandbox:
+    def test_is_refused_in_production(self, tmp_path: Path) -> None:
+        # It approves any valid test card: in production it would give courses away.
+        with pytest.raises(ValueError, match=r"paystack\.sandbox approves test cards"):
+            Settings(app={"var_dir": str(tmp_path), "environment": "production"})  # type: ignore[arg-type]
+
+    def test_production_starts_with_it_off(self, tmp_path: Path) -> None:
+        settings = Settings(
+            app={"var_dir": str(tmp_path), "environment": "production"},  # type: ignore[arg-type]
+            paystack={"sandbox": False, "base_url": "https://api.paystack.co"},  # type: ignore[arg-type]
+        )
+        assert not settings.paystack.sandbox
