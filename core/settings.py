@@ -294,10 +294,17 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_sandbox_in_production(self) -> Settings:
         # The sandbox approves any valid card number: in production it would give courses away.
+        # ConfigurationError, not ValueError: pydantic would bury the words in a dump of
+        # every setting.
         if self.is_production and self.paystack.sandbox:
-            raise ValueError(
+            raise ConfigurationError(
                 "paystack.sandbox approves test cards and must be off in production "
                 "(LMS_PAYSTACK__SANDBOX=false)"
+            )
+        if self.is_production and self.paystack.base_url.rstrip("/").endswith(SANDBOX_MOUNT):
+            raise ConfigurationError(
+                "paystack.base_url points at the sandbox: set LMS_PAYSTACK__BASE_URL to "
+                "Paystack's API (https://api.paystack.co) in production"
             )
         return self
 

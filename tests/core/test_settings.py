@@ -79,7 +79,7 @@ class TestSecrets:
     def test_production_refuses_to_start_without_secrets(self, tmp_path: Path) -> None:
         settings = Settings(
             app={"var_dir": str(tmp_path), "environment": "production"},  # type: ignore[arg-type]
-            paystack={"sandbox": False},  # type: ignore[arg-type]
+            paystack={"sandbox": False, "base_url": "https://api.paystack.co"},  # type: ignore[arg-type]
         )
         with pytest.raises(ConfigurationError, match="LMS_SECURITY__JWT_SECRET"):
             with_secrets(settings)
@@ -99,8 +99,15 @@ class TestSecrets:
 class TestPaystackSandbox:
     def test_is_refused_in_production(self, tmp_path: Path) -> None:
         # It approves any valid test card: in production it would give courses away.
-        with pytest.raises(ValueError, match=r"paystack\.sandbox approves test cards"):
+        with pytest.raises(ConfigurationError, match=r"paystack\.sandbox approves test cards"):
             Settings(app={"var_dir": str(tmp_path), "environment": "production"})  # type: ignore[arg-type]
+
+    def test_production_may_not_call_it_either(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigurationError, match=r"paystack\.base_url points at the sandbox"):
+            Settings(
+                app={"var_dir": str(tmp_path), "environment": "production"},  # type: ignore[arg-type]
+                paystack={"sandbox": False},  # type: ignore[arg-type]
+            )
 
     def test_production_starts_with_it_off(self, tmp_path: Path) -> None:
         settings = Settings(
