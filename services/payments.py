@@ -392,17 +392,11 @@ def _flag_if_paid_twice(session: Session, payment: Payment) -> None:
         )
 
 
-_ANALYTICS: dict[PaymentStatus, EventType] = {
-    SUCCESS: EventType.PAYMENT_SUCCEEDED,
-    FAILED: EventType.PAYMENT_FAILED,
-    REFUNDED: EventType.PAYMENT_REFUNDED,
-}
-
-
 def _record(session: Session, payment: Payment) -> None:
     record(
         session,
-        _ANALYTICS[payment.payment_status],
+        # The same event as the payer's notice (_NOTICES): one name per settled state.
+        _NOTICES[payment.payment_status][0],
         user_id=payment.user_id,
         course_id=payment.course_id,
         data={

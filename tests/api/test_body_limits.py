@@ -235,5 +235,8 @@ class TestOverRealHttp:
                 headers={"Content-Type": CONTENT_TYPES[path]},
             )
         assert_error(response, 413, message)
-        assert sum(counts) <= limit + CHUNK
+        # Reading stops at the first message past the limit. uvicorn hands over what arrived
+        # since the last read, so one message may hold more than a client chunk.
+        assert sum(counts[:-1]) <= limit < sum(counts)
+        assert sum(counts) < total / 100
         assert sum(sent) < total / 2  # the client was stopped, not drained
