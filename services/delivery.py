@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ from models import (
     PushSubscription,
     User,
 )
-from services.notifications import get_preferences, push_subscriptions
+from services.notifications import add_notification, get_preferences, push_subscriptions
 from services.outbox import unprocessed
 
 EMAIL, IN_APP, PUSH = NotificationType.EMAIL, NotificationType.IN_APP, NotificationType.PUSH
@@ -91,8 +91,7 @@ def _notification_for(session: Session, event: OutboxEvent, channel: Notificatio
     )
     try:
         with session.begin_nested():
-            session.add(notification)
-            session.flush()
+            add_notification(session, notification)
     except IntegrityError:
         # Another worker made it first: theirs is the one.
         found = session.scalar(
@@ -106,32 +105,52 @@ def _notification_for(session: Session, event: OutboxEvent, channel: Notificatio
 # -- sending: claim, attempt, outcome --------------------------------------------------------
 
 
-def claim(session: Session, notification_id: int, *, lease: timedelta) -> Notification | None:
+@dataclass(frozen=True)
+class Claim:
+    """A notification taken to send. ``free`` when nobody held it (never attempted, or its
+    last attempt closed), rather than taken over from a worker whose lease ran out."""
+
+    notification: Notification
+    free: bool
+
+
+def claim(session: Session, notification_id: int, *, lease: timedelta) -> Claim | None:
     """Take a notification to send it: None if it is sent, gone, or held by another worker."""
     now = utcnow()
-    taken = rows_changed(
-        session,
+    take = (
         update(Notification)
         .where(
             Notification.notification_id == notification_id,
             Notification.status != NotificationStatus.SENT,
-            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
         )
-        .values(claimed_until=now + lease),
+        .values(claimed_until=now + lease)
     )
-    if not taken:
+    # Two statements, each atomic, so the claim knows which it was: only a free one can
+    # still have the entry made at its creation waiting for this attempt.
+    free = rows_changed(session, take.where(Notification.claimed_until.is_(None))) > 0
+    if not free and not rows_changed(session, take.where(Notification.claimed_until < now)):
         return None
-    return session.get(Notification, notification_id)
+    notification = session.get(Notification, notification_id)
+    assert notification is not None
+    return Claim(notification, free=free)
 
 
-def start_attempt(session: Session, notification: Notification) -> NotificationLog:
-    attempts = session.scalar(
-        select(func.count()).where(NotificationLog.notification_id == notification.notification_id)
+def start_attempt(session: Session, claimed: Claim) -> NotificationLog:
+    """The log entry of this attempt: the first one fills in the entry made with the
+    notification; any other adds the next. An entry a dead worker left pending stays as it
+    is (whether that attempt reached the user is unknown), and counts as an attempt."""
+    notification_id = claimed.notification.notification_id
+    entries = list(
+        session.scalars(
+            select(NotificationLog).where(NotificationLog.notification_id == notification_id)
+        )
     )
+    if claimed.free and [e.delivery_status for e in entries] == [DeliveryStatus.PENDING]:
+        return entries[0]
     entry = NotificationLog(
-        notification_id=notification.notification_id,
+        notification_id=notification_id,
         delivery_status=DeliveryStatus.PENDING,
-        attempt=int(attempts or 0) + 1,
+        attempt=len(entries) + 1,
     )
     session.add(entry)
     session.flush()
@@ -184,11 +203,12 @@ class Delivery:
     targets: tuple[PushTarget, ...]
 
 
-def prepare(session: Session, notification: Notification, settings: Settings) -> Delivery:
+def prepare(session: Session, claimed: Claim, settings: Settings) -> Delivery:
     """Open an attempt of a claimed notification and gather what sending it needs."""
+    notification = claimed.notification
     user = session.get(User, notification.user_id)
     assert user is not None
-    entry = start_attempt(session, notification)
+    entry = start_attempt(session, claimed)
     event = session.get(OutboxEvent, notification.event_id) if notification.event_id else None
     payload = event.payload if event is not None else {}
     targets: tuple[PushTarget, ...] = ()
@@ -297,12 +317,10 @@ def deliver_notification(
     """One attempt, logged: None when the notification is sent, gone or held elsewhere."""
     config = settings.notifications
     with units() as session:
-        notification = claim(
-            session, notification_id, lease=timedelta(seconds=config.claim_seconds)
-        )
-        if notification is None:
+        claimed = claim(session, notification_id, lease=timedelta(seconds=config.claim_seconds))
+        if claimed is None:
             return None
-        delivery = prepare(session, notification, settings)
+        delivery = prepare(session, claimed, settings)
     error: str | None = None
     gone: list[str] = []
     try:
@@ -339,17 +357,24 @@ def backlog(session: Session, *, grace: timedelta) -> Backlog:
     held by a worker that died mid-send: its lease ran out). A normal failure releases the
     lease and leaves the retry to the queue, so it is not here."""
     cutoff = utcnow() - grace
+    # Never attempted: never claimed, and its log (the pending entry made with it, or
+    # nothing for a notification older than that entry) has no outcome yet. A released
+    # claim is also null, but after a failure the log says so.
+    never_attempted = and_(
+        Notification.claimed_until.is_(None),
+        ~select(NotificationLog.log_id)
+        .where(
+            NotificationLog.notification_id == Notification.notification_id,
+            NotificationLog.delivery_status != DeliveryStatus.PENDING,
+        )
+        .exists(),
+    )
     notifications = session.scalars(
         select(Notification.notification_id)
         .where(
             Notification.status == NotificationStatus.PENDING,
             Notification.created_at <= cutoff,
-            or_(
-                Notification.claimed_until < utcnow(),
-                ~select(NotificationLog.log_id)
-                .where(NotificationLog.notification_id == Notification.notification_id)
-                .exists(),
-            ),
+            or_(Notification.claimed_until < utcnow(), never_attempted),
         )
         .order_by(Notification.notification_id)
         .limit(_SWEEP_BATCH)

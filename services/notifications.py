@@ -4,8 +4,8 @@ Domain events (an enrollment, a payment, a certificate, an account email) are wr
 the outbox by each domain's own emitters through :func:`notify`, in the caller's
 transaction. The worker turns each event into one notification per channel the user wants
 and sends it (``services/delivery.py``). This module holds the rest: channel preferences,
-web-push subscriptions, the in-app inbox, the delivery log, sending on request, and an
-admin's resend of a failed notification.
+web-push subscriptions, making a notification (with its pending log entry), the in-app inbox,
+the delivery log, sending on request, and an admin's resend of a failed notification.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from core.events import EventType
 from core.logging import current_request_id
 from core.tasks import TaskName, enqueue_after_commit
 from models import (
+    DeliveryStatus,
     Notification,
     NotificationLog,
     NotificationPreference,
@@ -106,6 +107,26 @@ def push_subscriptions(session: Session, user_id: int) -> list[PushSubscription]
     return list(
         session.scalars(select(PushSubscription).where(PushSubscription.user_id == user_id))
     )
+
+
+# -- new notifications ----------------------------------------------------------------------
+
+
+def add_notification(session: Session, notification: Notification) -> Notification:
+    """Store a new notification with the first entry of its delivery log, pending: the log
+    shows it from the moment it exists, not only once a worker has tried it. The first
+    attempt fills in that entry (``services/delivery.py``); a retry adds its own."""
+    session.add(notification)
+    session.flush()
+    session.add(
+        NotificationLog(
+            notification_id=notification.notification_id,
+            delivery_status=DeliveryStatus.PENDING,
+            attempt=1,
+        )
+    )
+    session.flush()
+    return notification
 
 
 # -- what users and admins see --------------------------------------------------------------
@@ -204,11 +225,12 @@ def request_notification(
         raise InvalidInput("is not a user of the platform", field="user_id")
     if channel is PUSH and not (push_enabled and push_subscriptions(session, user_id)):
         raise InvalidInput("the user has no web-push subscription", field="type")
-    notification = Notification(
-        user_id=user_id, type=channel, message=message.strip(), subject="A message for you"
+    notification = add_notification(
+        session,
+        Notification(
+            user_id=user_id, type=channel, message=message.strip(), subject="A message for you"
+        ),
     )
-    session.add(notification)
-    session.flush()
     emit(
         session, EventType.NOTIFICATION_REQUESTED, {"notification_id": notification.notification_id}
     )
