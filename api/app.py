@@ -17,7 +17,19 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimitMiddleware
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimitMiddleware
-from api.routes import auth, catalog, health, media, notifications, pages, payments
+from api.routes import (
+    auth,
+    catalog,
+    enrollments,
+    health,
+    media,
+    notifications,
+    pages,
+    payments,
+    progress,
+    quizzes,
+    reviews,
+)
 from api.sandbox import mount_paystack_sandbox
 from api.state import AppState
 from core.logging import configure_logging
@@ -75,6 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(payments.initiate_router)
     app.include_router(payments.router)
+    app.include_router(enrollments.router)
+    app.include_router(progress.router)
+    app.include_router(quizzes.router)
+    app.include_router(reviews.router)
     app.include_router(pages.router)
     app.include_router(build_data_router(RESOURCES))
     mount_admin(app, state)

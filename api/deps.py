@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -62,12 +63,29 @@ def _writes_in_units(route: APIRoute) -> bool:
     return uses_units(route.dependant)
 
 
-def get_units(state: Annotated[AppState, Depends(get_state)]) -> AsyncUnitsOfWork:
+def get_units(
+    state: Annotated[AppState, Depends(get_state)],
+    request_session: Annotated[AsyncSession, Depends(get_session, scope="function")],
+) -> AsyncUnitsOfWork:
     """Short units of work, opened one after another, for a route that must write, call an
     outside system with no transaction open, and write again (an upload to S3, a payment
     with Paystack): ``async with units() as session: ...`` commits at the end of the block.
-    Such a route takes this instead of ``SessionDep``."""
-    return async_units_of_work(state.write_sessions)
+    Such a route takes this instead of ``SessionDep``.
+
+    The request's own session has only read (the sign-in) by the time a unit opens: its
+    connection goes back to the pool first. A request holding one connection while it
+    waits for another would deadlock the pool under as many concurrent requests as it has
+    connections."""
+    units = async_units_of_work(state.write_sessions)
+
+    @asynccontextmanager
+    async def unit() -> AsyncIterator[AsyncSession]:
+        if request_session.in_transaction():
+            await request_session.commit()
+        async with units() as session:
+            yield session
+
+    return unit
 
 
 # scope="function": the commit (and a refusal it may meet) happens before the response is

@@ -69,8 +69,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, message, details=problems)
 
 
+# FastAPI's words for a body it could not read at all (json.loads refusing a number longer
+# than Python parses): the same refusal as any other malformed body.
+_UNREADABLE_BODY = "There was an error parsing the body"
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNREADABLE_BODY:
+        message = getattr(request.scope.get("route"), "invalid_input_message", INVALID_INPUT)
+        problem = FieldProblem(field="body", message="Malformed JSON")
+        return error_response(400, message, details=[problem])
     # Starlette's default detail is the bare status phrase; a route's own detail is kept.
     phrase = HTTPStatus(exc.status_code).phrase
     if isinstance(exc.detail, str) and exc.detail and exc.detail != phrase:

@@ -16,10 +16,16 @@ class EventType(StrEnum):
     # Accounts: the emails that carry a single-use token (always sent, by email only).
     ACCOUNT_PASSWORD_RESET = "account.password_reset"  # noqa: S105 (an event name)
     ACCOUNT_VERIFY_EMAIL = "account.verify_email"
-    # Learning: a learner joined a course, made progress in a module, was reminded of it.
+    # Learning: a learner joined a course (or left it), made progress in a module, took a
+    # quiz, finished the course, was reminded of it, reviewed it.
     ENROLLMENT_CREATED = "enrollment.created"
+    ENROLLMENT_DROPPED = "enrollment.dropped"
     MODULE_PROGRESS = "module.progress"
+    QUIZ_PASSED = "quiz.passed"
+    QUIZ_FAILED = "quiz.failed"
+    COURSE_COMPLETED = "course.completed"
     COURSE_REMINDER = "course.reminder"
+    REVIEW_POSTED = "review.posted"
     # Money: a payment settled one way or the other, or was given back.
     PAYMENT_SUCCEEDED = "payment.succeeded"
     PAYMENT_FAILED = "payment.failed"
@@ -31,7 +37,15 @@ class EventType(StrEnum):
 
 
 # Recorded in the analytics table only: nothing is delivered for them.
-ANALYTICS_ONLY: frozenset[EventType] = frozenset({EventType.MODULE_PROGRESS})
+ANALYTICS_ONLY: frozenset[EventType] = frozenset(
+    {
+        EventType.ENROLLMENT_DROPPED,
+        EventType.MODULE_PROGRESS,
+        EventType.QUIZ_PASSED,
+        EventType.QUIZ_FAILED,
+        EventType.REVIEW_POSTED,
+    }
+)
 
 # Account emails go out whatever the user's preferences say, by email only; each names the
 # email template that carries its link.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression
+from sqlalchemy import ColumnElement, SQLColumnExpression, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -46,3 +46,10 @@ def insert_unless_present(
     primary_key = model.__mapper__.primary_key[0]
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique))
     return session.execute(statement.returning(primary_key)).scalar_one_or_none()
+
+
+def json_array_length(session: Session, column: Any) -> ColumnElement[int]:
+    """The number of items of a JSON array column (JSONB on PostgreSQL, JSON on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.jsonb_array_length(column)
+    return func.json_array_length(column)

@@ -25,6 +25,8 @@ HANDLERS: Mapping[EventType, tuple[Handler, ...]] = {
     EventType.ACCOUNT_VERIFY_EMAIL: (notify_recipients,),
     EventType.ENROLLMENT_CREATED: (notify_recipients,),
     EventType.COURSE_REMINDER: (notify_recipients,),
+    # The learner hears of it; the certificate's issuance will attach here.
+    EventType.COURSE_COMPLETED: (notify_recipients,),
     EventType.PAYMENT_SUCCEEDED: (notify_recipients,),
     EventType.PAYMENT_FAILED: (notify_recipients,),
     EventType.PAYMENT_REFUNDED: (notify_recipients,),

@@ -29,7 +29,8 @@ from models.notifications import (
 )
 from models.outbox import OutboxEvent
 from models.payments import Payment, PaymentEvent
-from models.quizzes import Quiz
+from models.quizzes import Quiz, QuizAttempt
+from models.reviews import CourseReview
 from models.users import User, UserAccount
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Course",
     "CourseCatalog",
     "CourseModule",
+    "CourseReview",
     "DeliveryStatus",
     "Difficulty",
     "Enrollment",
@@ -60,6 +62,7 @@ __all__ = [
     "ProgressTracking",
     "PushSubscription",
     "Quiz",
+    "QuizAttempt",
     "RefreshToken",
     "RefundStatus",
     "Role",

@@ -35,8 +35,9 @@ class Enrollment(Base):
     course_id: Mapped[int] = mapped_column(
         ForeignKey("courses.course_id", ondelete="RESTRICT"), index=True
     )
+    # Unique: one payment pays for one enrollment (NULLs, free courses, are not compared).
     payment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("payment_gateway.payment_id", ondelete="RESTRICT"), index=True
+        ForeignKey("payment_gateway.payment_id", ondelete="RESTRICT"), index=True, unique=True
     )
     enrollment_date: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     status: Mapped[EnrollmentStatus] = mapped_column(
@@ -44,6 +45,8 @@ class Enrollment(Base):
         default=EnrollmentStatus.IN_PROGRESS,
         server_default=EnrollmentStatus.IN_PROGRESS.value,
     )
+    # When every module and quiz was done: set once, with the status, and kept.
+    completed_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship(lazy="raise")
     course: Mapped[Course] = relationship(lazy="raise")

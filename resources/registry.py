@@ -20,6 +20,7 @@ from models import (
     Course,
     CourseCatalog,
     CourseModule,
+    CourseReview,
     Enrollment,
     MediaFile,
     Notification,
@@ -28,6 +29,7 @@ from models import (
     PaymentEvent,
     ProgressTracking,
     Quiz,
+    QuizAttempt,
     Role,
     User,
     UserAccount,
@@ -74,6 +76,27 @@ def learners_and_their_teachers(user_column: Any, course_column: Any) -> dict[Ro
         INSTRUCTOR: lambda user: (
             (user_column == user.user_id) | course_column.in_(own_courses(user))
         ),
+        ADMIN: all_rows,
+    }
+
+
+def of_enrollments(enrollment_column: Any) -> dict[Role, Scope]:
+    """Records of an enrollment (progress, quiz attempts): a learner's own; an instructor's
+    own and their learners'; everything for admins."""
+    return {
+        STUDENT: lambda user: enrollment_column.in_(own_enrollments(user)),
+        INSTRUCTOR: lambda user: (
+            enrollment_column.in_(own_enrollments(user))
+            | enrollment_column.in_(enrollments_in_own_courses(user))
+        ),
+        ADMIN: all_rows,
+    }
+
+
+def of_enrollments_taught(enrollment_column: Any) -> dict[Role, Scope]:
+    """In the panel: the records of the learners in an instructor's courses; all for admins."""
+    return {
+        INSTRUCTOR: lambda user: enrollment_column.in_(enrollments_in_own_courses(user)),
         ADMIN: all_rows,
     }
 
@@ -216,20 +239,27 @@ RESOURCES: tuple[Resource, ...] = (
         ProgressTracking,
         label="Progress record",
         permissions=EVERYONE_READS,
-        rows={
-            STUDENT: lambda user: ProgressTracking.enrollment_id.in_(own_enrollments(user)),
-            INSTRUCTOR: lambda user: (
-                ProgressTracking.enrollment_id.in_(own_enrollments(user))
-                | ProgressTracking.enrollment_id.in_(enrollments_in_own_courses(user))
-            ),
-            ADMIN: all_rows,
-        },
-        panel_rows={
-            INSTRUCTOR: lambda user: ProgressTracking.enrollment_id.in_(
-                enrollments_in_own_courses(user)
-            ),
-            ADMIN: all_rows,
-        },
+        rows=of_enrollments(ProgressTracking.enrollment_id),
+        panel_rows=of_enrollments_taught(ProgressTracking.enrollment_id),
+    ),
+    Resource(
+        QuizAttempt,
+        label="Quiz attempt",
+        name="quiz-attempts",
+        # Submitted through the quiz endpoints only; a learner's own, their teachers', all.
+        permissions=EVERYONE_READS,
+        rows=of_enrollments(QuizAttempt.enrollment_id),
+        panel_rows=of_enrollments_taught(QuizAttempt.enrollment_id),
+    ),
+    Resource(
+        CourseReview,
+        label="Course review",
+        name="course-reviews",
+        # Written through the review endpoints (they keep the course's rating), moderated by
+        # admins in the panel; the public listing is GET /api/courses/{id}/reviews.
+        permissions=EVERYONE_READS,
+        rows=learners_and_their_teachers(CourseReview.user_id, CourseReview.course_id),
+        panel_rows=owned_courses(CourseReview.course_id),
     ),
     Resource(
         Payment,

@@ -21,7 +21,7 @@ from typing import Any
 import anyio.to_thread
 from pydantic import TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Column, delete, exists, select, update
+from sqlalchemy import Column, delete, exists, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -161,6 +161,12 @@ def insert_row(session: Session, resource: Resource, user: User, values: dict[st
     ):
         values[resource.owner] = user.user_id
     row = resource.model(**values)
+    # The ORM leaves a None out of the INSERT when its column has a default: a null the
+    # caller wrote (a quiz with no attempt limit) must be stored as NULL, not the default.
+    for name, value in values.items():
+        column = resource.columns.get(name)
+        if value is None and column is not None and (column.default or column.server_default):
+            setattr(row, name, null())
     session.add(row)
     session.flush()
     return row

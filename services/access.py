@@ -50,3 +50,13 @@ def teaches(session: Session, *, instructor_id: int, learner_id: int) -> bool:
 def may_change_course(user: User, course: Course) -> bool:
     """A course (and what is in it) is changed by its instructor or by an admin."""
     return user.role is Role.ADMIN or course.instructor_id == user.user_id
+
+
+def visible_enrollment(session: Session, *, viewer: User, enrollment_id: int) -> Enrollment | None:
+    """The enrollment, if ``viewer`` is its learner, the course's instructor or an admin."""
+    query = select(Enrollment).where(Enrollment.enrollment_id == enrollment_id)
+    if viewer.role is not Role.ADMIN:
+        query = query.where(
+            (Enrollment.user_id == viewer.user_id) | Enrollment.course_id.in_(own_courses(viewer))
+        )
+    return session.scalars(query).one_or_none()

@@ -28,6 +28,7 @@ from models import (
     Course,
     CourseCatalog,
     CourseModule,
+    CourseReview,
     DeliveryStatus,
     Difficulty,
     Enrollment,
@@ -44,12 +45,15 @@ from models import (
     PaymentStatus,
     ProgressTracking,
     Quiz,
+    QuizAttempt,
     RefundStatus,
     Role,
     User,
 )
 from services.audit import record
 from services.cards import CardSummary, seal_card
+from services.quizzes import mark
+from services.reviews import refresh_rating
 
 # Obviously demo-only credentials, printed by `lms run`; never used outside the embedded default.
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (public demo login)
@@ -250,7 +254,6 @@ def seed_demo(
         course = Course(
             title=title,
             instructor_id=instructor.user_id,
-            rating=Decimal(str(round(rng.uniform(3.8, 4.9), 2))),
             duration=sum(module.duration for module in modules),
             category=category,
             cover_image_url=f"{DEMO_MEDIA}/course-{number + 1}/cover.jpg",
@@ -280,27 +283,28 @@ def seed_demo(
             for index, kind in enumerate(kinds)
         )
 
+    quizzes: dict[int, Quiz] = {}
     for course, modules in courses:
-        session.add(
-            Quiz(
-                course_id=course.course_id,
-                module_id=modules[-1].module_id,
-                title=f"{course.title}: final check",
-                pass_mark=70,
-                questions=[
-                    {
-                        "question": f"Which module closes {course.title}?",
-                        "choices": [m.title for m in modules[-3:]],
-                        "answer": min(2, len(modules) - 1),
-                    },
-                    {
-                        "question": "Is practice part of learning?",
-                        "choices": ["Yes", "No"],
-                        "answer": 0,
-                    },
-                ],
-            )
+        quizzes[course.course_id] = Quiz(
+            course_id=course.course_id,
+            module_id=modules[-1].module_id,
+            title=f"{course.title}: final check",
+            pass_mark=70,
+            questions=[
+                {
+                    "question": f"Which module closes {course.title}?",
+                    "choices": [m.title for m in modules[-3:]],
+                    "answer": min(2, len(modules) - 1),
+                },
+                {
+                    "question": "Is practice part of learning?",
+                    "choices": ["Yes", "No"],
+                    "answer": 0,
+                },
+            ],
         )
+        session.add(quizzes[course.course_id])
+    session.flush()
 
     published = [(c, m) for c, m in courses if c.title not in _DRAFTS]
     # The admin published them from the panel: the audit log has a history to show.
@@ -311,10 +315,67 @@ def seed_demo(
         entry.created_at = course.created_at + timedelta(days=1)
     for student in students:
         for course, modules in rng.sample(published, k=rng.randint(1, 4)):
-            _enroll_demo(session, rng, student, course, modules, public_url, cipher)
+            enrollment = _enroll_demo(session, rng, student, course, modules, public_url, cipher)
+            _learner_feedback(session, rng, enrollment, quizzes[course.course_id])
     _payment_history(session, cipher, students, [c for c, _ in published if c.price > 0], now)
     session.flush()
+    for course, _ in courses:
+        refresh_rating(session, course.course_id)
     return True
+
+
+_REVIEWS = (
+    (5, "Clear explanations and exercises that build on each other."),
+    (4, "Good pace; I would have liked one more worked example."),
+    (5, None),
+    (3, "Useful, though the middle modules felt rushed."),
+    (4, "Exactly what I needed to get started."),
+)
+
+
+def _learner_feedback(
+    session: Session, rng: random.Random, enrollment: Enrollment, quiz: Quiz
+) -> None:
+    """The quiz attempts and the review of a demo learner: a completed course's quiz was
+    passed (after a miss, now and then); half the learners who got going rated the course."""
+    right = [question["answer"] for question in quiz.questions]
+    wrong = [
+        (answer + 1) % len(q["choices"]) for answer, q in zip(right, quiz.questions, strict=True)
+    ]
+    tries: list[list[int]] = []
+    if enrollment.status is EnrollmentStatus.COMPLETED:
+        tries = [wrong, right] if rng.random() < 0.3 else [right]
+    elif rng.random() < 0.25:
+        tries = [wrong]
+    for number, answers in enumerate(tries, start=1):
+        marked = mark(quiz, answers)
+        session.add(
+            QuizAttempt(
+                enrollment_id=enrollment.enrollment_id,
+                quiz_id=quiz.quiz_id,
+                attempt_number=number,
+                answers=answers,
+                correct=marked.correct,
+                total=marked.total,
+                score=marked.score,
+                passed=marked.passed,
+                submitted_at=enrollment.enrollment_date + timedelta(days=number + 1),
+            )
+        )
+    started = enrollment.status is EnrollmentStatus.COMPLETED or rng.random() < 0.5
+    if started and rng.random() < 0.6:
+        rating, comment = rng.choice(_REVIEWS)
+        session.add(
+            CourseReview(
+                enrollment_id=enrollment.enrollment_id,
+                course_id=enrollment.course_id,
+                user_id=enrollment.user_id,
+                rating=rating,
+                comment=comment,
+                created_at=enrollment.enrollment_date + timedelta(days=3),
+                updated_at=enrollment.enrollment_date + timedelta(days=3),
+            )
+        )
 
 
 def _demo_payment(
@@ -449,7 +510,7 @@ def _enroll_demo(
     modules: list[CourseModule],
     public_url: str,
     cipher: TokenCipher,
-) -> None:
+) -> Enrollment:
     enrolled_at = utcnow() - timedelta(days=rng.randint(3, 60))
     payment = None
     if course.price > 0:
@@ -471,6 +532,9 @@ def _enroll_demo(
         payment_id=payment.payment_id if payment else None,
         enrollment_date=enrolled_at,
         status=status,
+        completed_at=enrolled_at + timedelta(days=len(modules))
+        if status is EnrollmentStatus.COMPLETED
+        else None,
     )
     session.add(enrollment)
     session.flush()
@@ -515,6 +579,8 @@ def _enroll_demo(
             )
         )
     events.extend((EventType.MODULE_PROGRESS, {"moduleId": m.module_id}) for m in modules[:done])
+    if status is EnrollmentStatus.COMPLETED:
+        events.append((EventType.COURSE_COMPLETED, {"enrollmentId": enrollment.enrollment_id}))
     session.add_all(
         Analytics(
             course_id=course.course_id,
@@ -538,3 +604,4 @@ def _enroll_demo(
                 verification_url=f"{public_url}/verify/{unique_id}",
             )
         )
+    return enrollment

@@ -48,6 +48,7 @@ from models import (
 )
 from services.analytics import record
 from services.cards import CardSummary, InvalidPaymentDetails, seal_card
+from services.enrollments import drop_after_refund, enroll_paid
 from services.notifications import notify
 
 log = get_logger("services.payments")
@@ -353,6 +354,9 @@ def settle(
         _flag_if_paid_twice(session, payment)
     _record(session, payment)
     payment_settled(session, payment, base_url=base_url)
+    if status is SUCCESS:
+        # Paid means enrolled, in the same transaction: the learner never pays and waits.
+        enroll_paid(session, payment, now=now, base_url=base_url)
     log.info("payment settled", reference=reference, status=status.value)
     return Outcome.SETTLED
 
@@ -567,11 +571,7 @@ def confirm_refund(session: Session, *, reference: str, processed: bool, base_ur
         Payment.course_id == payment.course_id,
         Payment.payment_status == SUCCESS,
     ):
-        session.execute(
-            update(Enrollment)
-            .where(Enrollment.user_id == payment.user_id, Enrollment.course_id == payment.course_id)
-            .values(status=EnrollmentStatus.DROPPED)
-        )
+        drop_after_refund(session, user_id=payment.user_id, course_id=payment.course_id)
     _record(session, payment)
     payment_settled(session, payment, base_url=base_url)
     return Outcome.REFUNDED

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import jwt
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -17,6 +18,7 @@ from models import (
     Analytics,
     Certificate,
     CourseCatalog,
+    CourseReview,
     MediaType,
     Notification,
     NotificationLog,
@@ -24,6 +26,7 @@ from models import (
     PaymentEvent,
     ProgressTracking,
     Quiz,
+    QuizAttempt,
     Role,
     User,
     UserAccount,
@@ -96,7 +99,27 @@ def _student_history(
     event = Analytics(
         user_id=student.user_id, course_id=course.course_id, event_type=EventType.MODULE_PROGRESS
     )  # type: ignore[attr-defined]
-    session.add_all([progress, certificate, notification, account, event])
+    review = CourseReview(
+        enrollment_id=enrollment.enrollment_id,
+        course_id=enrollment.course_id,
+        user_id=student.user_id,
+        rating=4,
+        comment=f"Review by {actor}",
+    )
+    quiz_id = session.scalars(
+        select(Quiz.quiz_id).where(Quiz.course_id == enrollment.course_id)
+    ).one()
+    attempt = QuizAttempt(
+        enrollment_id=enrollment.enrollment_id,
+        quiz_id=quiz_id,
+        attempt_number=1,
+        answers=[1],
+        correct=1,
+        total=1,
+        score=Decimal(100),
+        passed=True,
+    )
+    session.add_all([progress, certificate, notification, account, event, review, attempt])
     session.flush()
     log = NotificationLog(notification_id=notification.notification_id)
     session.add(log)
@@ -110,6 +133,8 @@ def _student_history(
         ("notification_log", log.log_id),
         ("user_accounts", account.account_id),
         ("analytics", event.analytic_id),
+        ("course_reviews", review.review_id),
+        ("quiz_attempts", attempt.attempt_id),
     ]:
         world.add(table, actor, row_id)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from admin.overrides.courses import CourseView
+from admin.overrides.enrollments import EnrollmentView
 from admin.overrides.media import MediaView
 from admin.overrides.notifications import NotificationView
 from admin.overrides.payments import PaymentView
+from admin.overrides.reviews import ReviewView
 from admin.overrides.users import UserView
 from admin.views import ResourceView
-from models import Course, MediaFile, Notification, Payment, User
+from models import Course, CourseReview, Enrollment, MediaFile, Notification, Payment, User
 
 OVERRIDES: dict[type[Any], type[ResourceView]] = {
     Course: CourseView,
@@ -24,6 +26,8 @@ OVERRIDES: dict[type[Any], type[ResourceView]] = {
     Notification: NotificationView,
     MediaFile: MediaView,
     Payment: PaymentView,
+    Enrollment: EnrollmentView,
+    CourseReview: ReviewView,
 }
 
 __all__ = ["OVERRIDES"]

@@ -220,9 +220,10 @@ class TestPaidAtPaystack:
         assert settled.payment_status is PaymentStatus.SUCCESS
         assert settled.gateway_response == "Approved"
         assert settled.payment_date is not None
+        # Settling made the enrollment too (its record and its welcome).
         assert recorded(engine, made) == (
-            [EventType.PAYMENT_SUCCEEDED.value],
-            [EventType.PAYMENT_SUCCEEDED.value],
+            [EventType.PAYMENT_SUCCEEDED.value, EventType.ENROLLMENT_CREATED.value],
+            [EventType.PAYMENT_SUCCEEDED.value, EventType.ENROLLMENT_CREATED.value],
         )
 
     def test_a_second_run_changes_nothing(
@@ -233,7 +234,7 @@ class TestPaidAtPaystack:
         run(units, own_settings)
         # A settled payment is no longer due: Paystack is not even asked.
         assert run(units, own_settings).asked == 0
-        assert len(recorded(engine, made)[1]) == 1
+        assert len(recorded(engine, made)[1]) == 2  # the receipt and the welcome, once
 
 
 class TestUnpaidCheckouts:

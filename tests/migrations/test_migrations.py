@@ -39,6 +39,8 @@ PLATFORM_TABLES = {
     "audit_log",
     "payment_events",
     "idempotency_keys",
+    "quiz_attempts",
+    "course_reviews",
 }
 
 

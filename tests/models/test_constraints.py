@@ -17,12 +17,15 @@ from models import (
     Course,
     CourseCatalog,
     CourseModule,
+    CourseReview,
     MediaFile,
     MediaType,
     Notification,
     NotificationLog,
     NotificationType,
     ProgressTracking,
+    Quiz,
+    QuizAttempt,
     Role,
     User,
     UserAccount,
@@ -59,6 +62,64 @@ class TestUniqueness:
         student, course = make_user(session), make_course(session)
         make_enrollment(session, student, course)
         rejected(session, lambda: make_enrollment(session, student, course))
+
+    def test_a_payment_pays_for_one_enrollment_and_free_ones_need_none(
+        self, session: Session
+    ) -> None:
+        student, course, other = make_user(session), make_course(session), make_course(session)
+        payment = make_payment(session, student, course)
+        make_enrollment(session, student, course, payment_id=payment.payment_id)
+        rejected(
+            session, lambda: make_enrollment(session, student, other, payment_id=payment.payment_id)
+        )
+        # Free enrollments (no payment) are many.
+        make_enrollment(session, student, other)
+        make_enrollment(session, make_user(session), other)
+
+    def test_one_review_per_enrollment_rated_1_to_5(self, session: Session) -> None:
+        student, course = make_user(session), make_course(session)
+        enrollment = make_enrollment(session, student, course)
+
+        def review(rating: int) -> None:
+            session.add(
+                CourseReview(
+                    enrollment_id=enrollment.enrollment_id,
+                    course_id=course.course_id,
+                    user_id=student.user_id,
+                    rating=rating,
+                )
+            )
+
+        rejected(session, lambda: review(0))
+        rejected(session, lambda: review(6))
+        review(5)
+        session.flush()
+        rejected(session, lambda: review(4))
+
+    def test_a_quiz_attempt_number_is_taken_once(self, session: Session) -> None:
+        student, course = make_user(session), make_course(session)
+        enrollment = make_enrollment(session, student, course)
+        quiz = Quiz(course_id=course.course_id, title="Check", questions=[])
+        session.add(quiz)
+        session.flush()
+
+        def attempt() -> None:
+            session.add(
+                QuizAttempt(
+                    enrollment_id=enrollment.enrollment_id,
+                    quiz_id=quiz.quiz_id,
+                    attempt_number=1,
+                    answers=[],
+                    correct=0,
+                    total=0,
+                    score=Decimal(0),
+                    passed=False,
+                )
+            )
+
+        attempt()
+        session.flush()
+        rejected(session, attempt)
 
     def test_transaction_ids_are_unique(self, session: Session) -> None:
         student, course = make_user(session), make_course(session)

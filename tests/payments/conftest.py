@@ -105,9 +105,14 @@ def count(engine: Engine, model: type[Base], *criteria: ColumnElement[bool]) -> 
 
 
 def analytics_of(engine: Engine, payment_id: int) -> list[str]:
-    """The event types of the analytics records about a payment."""
+    """The event types of the analytics records of a payment's own outcome (a success also
+    writes the enrollment it made, which names the payment too)."""
     with Session(engine) as session:
-        rows = session.scalars(select(Analytics).order_by(Analytics.analytic_id)).all()
+        rows = session.scalars(
+            select(Analytics)
+            .where(Analytics.event_type.like("payment.%"))
+            .order_by(Analytics.analytic_id)
+        ).all()
     return [row.event_type for row in rows if row.event_data.get("paymentId") == payment_id]
 
 
@@ -141,6 +146,14 @@ def mails_to(smtp_server: SmtpServer, engine: Engine, user_id: int, count: int) 
         return subjects if len(subjects) >= count else None
 
     return eventually(arrived, what=f"{count} email(s) to {address}")
+
+
+def receipt_subject(smtp_server: SmtpServer, engine: Engine, user_id: int) -> str:
+    """The subject of a payer's receipt, once it has arrived with the welcome of the
+    enrollment the payment made."""
+    subjects = mails_to(smtp_server, engine, user_id, 2)
+    [receipt] = [subject for subject in subjects if subject.startswith("Receipt: ")]
+    return receipt
 
 
 @dataclass

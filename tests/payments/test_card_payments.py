@@ -100,11 +100,13 @@ class TestApproved:
         assert charged["amount"] == 500000
         assert charged["status"] == "success"
         assert analytics_of(engine, payment.payment_id) == ["payment.succeeded"]
-        (subject,) = mails_to(smtp_server, engine, shop.student, 1)
+        # The receipt, and the welcome of the enrollment the payment made.
+        subjects = sorted(mails_to(smtp_server, engine, shop.student, 2))
         (receipt,) = notices_of(engine, payment.payment_id)
         assert receipt.event_type == "payment.succeeded"
-        assert subject == receipt.payload["subject"]
-        assert subject.startswith("Receipt: ")
+        assert subjects[0] == receipt.payload["subject"]
+        assert subjects[0].startswith("Receipt: ")
+        assert subjects[1].startswith("Welcome to ")
         assert notifications_of(engine, receipt.event_id) == ["email", "in_app"]
 
     def test_the_sandboxs_webhook_of_the_same_charge_changes_nothing(
@@ -334,8 +336,9 @@ class TestNoCardDataIsKept:
         references.append(answers[9].json()["data"]["transactionId"])
         for reference in references:
             platform.delivered(reference)
-        mails_to(smtp_server, engine, shop.student, 2)  # a failure notice and a receipt
-        mails_to(smtp_server, engine, other, 1)
+        # A failure notice, a receipt and a welcome; a receipt and a welcome.
+        mails_to(smtp_server, engine, shop.student, 3)
+        mails_to(smtp_server, engine, other, 2)
         answers.append(http.get("/api/payments", headers=shop.headers(shop.admin)))
         answers.append(
             http.get(f"/api/payments/status/{references[0]}", headers=shop.headers(shop.student))

@@ -24,10 +24,10 @@ from tests.payments.conftest import (
     analytics_of,
     count,
     eventually,
-    mails_to,
     notices_of,
     notifications_of,
     payment_row,
+    receipt_subject,
 )
 
 
@@ -170,7 +170,7 @@ class TestPayOnTheCheckout:
         assert status["paymentDate"] is not None
 
         assert analytics_of(engine, payment.payment_id) == ["payment.succeeded"]
-        (subject,) = mails_to(smtp_server, engine, shop.student, 1)
+        subject = receipt_subject(smtp_server, engine, shop.student)
         (receipt,) = notices_of(engine, payment.payment_id)
         assert receipt.event_type == "payment.succeeded"
         assert subject == receipt.payload["subject"]

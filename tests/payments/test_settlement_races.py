@@ -34,10 +34,10 @@ from tests.payments.conftest import (
     Shop,
     analytics_of,
     eventually,
-    mails_to,
     notices_of,
     notifications_of,
     payment_row,
+    receipt_subject,
 )
 
 T = TypeVar("T")
@@ -158,7 +158,7 @@ class TestRacingSettlers:
         assert called_back.status_code == 303
         assert "status=success" in called_back.headers["location"]
         payment = assert_settled_once(engine, reference)
-        (subject,) = mails_to(smtp_server, engine, shop.student, 1)
+        subject = receipt_subject(smtp_server, engine, shop.student)
         (receipt,) = notices_of(engine, payment.payment_id)
         assert subject == receipt.payload["subject"]
         assert notifications_of(engine, receipt.event_id) == ["email", "in_app"]

@@ -259,17 +259,23 @@ def make_old(session: Session, payment_id: int, by: timedelta) -> None:
 
 
 def analytics(session: Session, user: User) -> list[str]:
+    """The payment records of a user (a success also writes its enrollment's)."""
     return list(
         session.scalars(
             select(Analytics.event_type)
-            .where(Analytics.user_id == user.user_id)
+            .where(Analytics.user_id == user.user_id, Analytics.event_type.like("payment.%"))
             .order_by(Analytics.analytic_id)
         )
     )
 
 
 def notices(session: Session) -> list[tuple[str, str | None]]:
-    rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.event_id))
+    """The payers' notices (a success also writes the enrollment's welcome)."""
+    rows = session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.event_type.like("payment.%"))
+        .order_by(OutboxEvent.event_id)
+    )
     return [(row.event_type, row.dedupe_key) for row in rows]
 
 
@@ -604,6 +610,63 @@ class TestOnePendingCardPaymentIndex:
         assert count_payments(session, payer) == 5
 
 
+class TestASuccessEnrolls:
+    """A successful payment enrolls its learner in the transaction that settles it."""
+
+    def enrollments(self, session: Session, payer: User, course: Course) -> list[Enrollment]:
+        session.expire_all()
+        return list(
+            session.scalars(
+                select(Enrollment).where(
+                    Enrollment.user_id == payer.user_id, Enrollment.course_id == course.course_id
+                )
+            )
+        )
+
+    def test_the_learner_is_enrolled_with_the_payment_once(
+        self, session: Session, payer: User, course: Course
+    ) -> None:
+        payment = pending(session, payer, course)
+        settle_payment(session, payment, SUCCESS, paystack_said(payment.transaction_id))
+        settle_payment(session, payment, SUCCESS, paystack_said(payment.transaction_id))
+        [enrollment] = self.enrollments(session, payer, course)
+        assert enrollment.status is EnrollmentStatus.IN_PROGRESS
+        assert enrollment.payment_id == payment.payment_id
+        welcomes = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.event_type == EventType.ENROLLMENT_CREATED)
+        ).all()
+        assert len(welcomes) == 1
+
+    def test_a_failure_enrolls_nobody(self, session: Session, payer: User, course: Course) -> None:
+        payment = pending(session, payer, course)
+        settle_payment(session, payment, FAILED, None)
+        assert self.enrollments(session, payer, course) == []
+
+    def test_a_learner_already_enrolled_keeps_their_enrollment(
+        self, session: Session, payer: User, course: Course
+    ) -> None:
+        first = make_payment(session, payer, course, payment_status=SUCCESS)
+        make_enrollment(session, payer, course, payment_id=first.payment_id)
+        again = pending(session, payer, course)
+        settle_payment(session, again, SUCCESS, paystack_said(again.transaction_id))
+        [enrollment] = self.enrollments(session, payer, course)
+        assert enrollment.payment_id == first.payment_id
+        assert reloaded(session, again).review_reason is not None  # paid twice: refund one
+
+    def test_a_dropped_learner_who_pays_again_is_back(
+        self, session: Session, payer: User, course: Course
+    ) -> None:
+        refunded = make_payment(session, payer, course, payment_status=REFUNDED)
+        make_enrollment(
+            session, payer, course, payment_id=refunded.payment_id, status=EnrollmentStatus.DROPPED
+        )
+        payment = pending(session, payer, course)
+        settle_payment(session, payment, SUCCESS, paystack_said(payment.transaction_id))
+        [enrollment] = self.enrollments(session, payer, course)
+        assert enrollment.status is EnrollmentStatus.IN_PROGRESS
+        assert enrollment.payment_id == payment.payment_id
+
+
 class TestSettle:
     def test_a_pending_payment_succeeds_once(
         self, session: Session, payer: User, course: Course
@@ -626,7 +689,12 @@ class TestSettle:
     ) -> None:
         payment = pending(session, payer, course)
         settle_payment(session, payment, SUCCESS, paystack_said(payment.transaction_id))
-        record = session.scalars(select(Analytics).where(Analytics.user_id == payer.user_id)).one()
+        record = session.scalars(
+            select(Analytics).where(
+                Analytics.user_id == payer.user_id,
+                Analytics.event_type == EventType.PAYMENT_SUCCEEDED.value,
+            )
+        ).one()
         assert record.course_id == course.course_id
         assert record.event_data == {
             "paymentId": payment.payment_id,
@@ -1057,6 +1125,22 @@ class TestConfirmRefund:
         payment = pending(session, payer, course)
         assert self.confirm(session, payment) is Outcome.UNCHANGED
         assert reloaded(session, payment).payment_status is PENDING
+
+    def test_a_completed_course_stays_completed(
+        self, session: Session, payer: User, course: Course
+    ) -> None:
+        payment = make_payment(
+            session, payer, course, payment_status=SUCCESS, refund_status=RefundStatus.PENDING
+        )
+        make_enrollment(
+            session,
+            payer,
+            course,
+            payment_id=payment.payment_id,
+            status=EnrollmentStatus.COMPLETED,
+        )
+        assert self.confirm(session, payment) is Outcome.REFUNDED
+        assert self.enrollment(session, payer, course).status is EnrollmentStatus.COMPLETED
 
     def test_refunding_one_of_two_payments_keeps_the_learner_enrolled(
         self, session: Session, payer: User, course: Course

@@ -1,0 +1,6 @@
+"""The learner's journey over real HTTP: the live platform of the payment tests (with its
+Paystack sandbox), shared here."""
+
+from tests.payments.conftest import browser, http, live_platform, platform, shop
+
+__all__ = ["browser", "http", "live_platform", "platform", "shop"]
