@@ -314,8 +314,14 @@ class Settings(BaseSettings):
         return self.paystack.callback_url or f"{public}/api/payments/callback"
 
     @property
+    def frontend_base(self) -> str:
+        """The frontend's address without a trailing slash: the start of every link sent
+        to users (emails, notices, redirects)."""
+        return self.app.frontend_url.rstrip("/")
+
+    @property
     def payment_result_url(self) -> str:
-        return self.paystack.result_url or f"{self.app.frontend_url.rstrip('/')}/payments/result"
+        return self.paystack.result_url or f"{self.frontend_base}/payments/result"
 
     @property
     def paystack_webhook_url(self) -> str:

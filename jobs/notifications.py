@@ -90,7 +90,7 @@ def send_reminders(jobs: Jobs) -> int:
             now=utcnow(),
             idle_days=config.reminder_idle_days,
             period_days=config.reminder_period_days,
-            base_url=settings.app.frontend_url.rstrip("/"),
+            base_url=settings.frontend_base,
         )
     if reminded:
         log.info("course reminders queued", reminders=reminded)

@@ -10,7 +10,14 @@ from __future__ import annotations
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
+from core.errors import NotFound
 from models import Course, CourseCatalog, Enrollment, Role, User
+
+
+class CourseNotFound(NotFound):
+    """A course that is not there, or not there for the caller (a draft, to a learner)."""
+
+    message = "Course not found"
 
 
 def own_courses(user: User) -> Select[tuple[int]]:
@@ -21,6 +28,18 @@ def own_courses(user: User) -> Select[tuple[int]]:
 def published_courses() -> Select[tuple[int]]:
     """The courses listed in the catalog."""
     return select(CourseCatalog.course_id).where(CourseCatalog.is_active.is_(True))
+
+
+def published_course(session: Session, course_id: int) -> Course:
+    """The course, if the catalog lists it; CourseNotFound otherwise."""
+    course = session.scalars(
+        select(Course)
+        .join(CourseCatalog, CourseCatalog.course_id == Course.course_id)
+        .where(Course.course_id == course_id, CourseCatalog.is_active.is_(True))
+    ).one_or_none()
+    if course is None:
+        raise CourseNotFound()
+    return course
 
 
 def enrolled_courses(user: User) -> Select[tuple[int]]:

@@ -241,7 +241,7 @@ def render(delivery: Delivery, settings: Settings) -> RenderedEmail:
     if template is not None and delivery.token_ciphertext:
         token = TokenCipher.from_settings(settings).decrypt(delivery.token_ciphertext)
         page = _ACCOUNT_PAGES[template]
-        link = f"{settings.app.frontend_url.rstrip('/')}/{page}?{urlencode({'token': token})}"
+        link = f"{settings.frontend_base}/{page}?{urlencode({'token': token})}"
         return render_email(
             template,
             link=link,

@@ -20,12 +20,11 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from core.database import rows_changed
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, PaymentRequired
+from core.errors import Conflict, Forbidden, InvalidInput, PaymentRequired
 from core.events import EventType
 from core.sql import insert_unless_present
 from models import (
     Course,
-    CourseCatalog,
     CourseModule,
     Enrollment,
     EnrollmentStatus,
@@ -36,7 +35,7 @@ from models import (
     Role,
     User,
 )
-from services.access import visible_enrollment
+from services.access import published_course, visible_enrollment
 from services.analytics import record
 from services.notifications import notify
 from services.progress import EnrollmentNotFound, course_progress
@@ -52,10 +51,6 @@ __all__ = ["EnrollmentNotFound"]
 
 class AlreadyEnrolled(Conflict):
     message = "User already enrolled"
-
-
-class CourseNotFound(NotFound):
-    message = "Course not found"
 
 
 class PaymentNeeded(PaymentRequired):
@@ -109,13 +104,7 @@ def enroll(
     Enrolling again with the payment that already enrolled them answers with that enrollment
     (idempotent); any other second enrollment is refused."""
     learner = _learner(session, actor=actor, user_id=user_id)
-    course = session.scalars(
-        select(Course)
-        .join(CourseCatalog, CourseCatalog.course_id == Course.course_id)
-        .where(Course.course_id == course_id, CourseCatalog.is_active.is_(True))
-    ).one_or_none()
-    if course is None:
-        raise CourseNotFound()
+    course = published_course(session, course_id)
     if course.price > 0:
         _check_payment(session, learner_id=learner.user_id, course_id=course_id, id_=payment_id)
     elif payment_id is not None:
@@ -156,8 +145,16 @@ def _check_payment(session: Session, *, learner_id: int, course_id: int, id_: in
         raise InvalidInput("is for another course", field="payment_id")
     if payment.payment_status is not PaymentStatus.SUCCESS:
         raise PaymentNotSettled(f"The payment has not succeeded (it is {payment.payment_status})")
-    used_by = session.scalar(select(Enrollment.user_id).where(Enrollment.payment_id == id_))
-    if used_by is not None and used_by != learner_id:
+    # The learner's own enrollment in this course may hold it (enrolling again with it is
+    # answered with that enrollment); any other holder is another enrollment (the unique
+    # index on payment_id would refuse the write anyway, with less to say).
+    used_elsewhere = session.scalar(
+        select(Enrollment.enrollment_id).where(
+            Enrollment.payment_id == id_,
+            (Enrollment.user_id != learner_id) | (Enrollment.course_id != course_id),
+        )
+    )
+    if used_elsewhere is not None:
         raise InvalidInput("is already used by another enrollment", field="payment_id")
 
 

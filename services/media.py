@@ -31,7 +31,6 @@ from core.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
-    NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
 )
@@ -40,7 +39,7 @@ from core.settings import MediaSettings
 from core.urls import web_url_problem
 from integrations.storage import Storage, StorageUnavailable, session_storage
 from models import Course, MediaFile, MediaType, User
-from services.access import may_change_course
+from services.access import CourseNotFound, may_change_course
 
 log = get_logger("services.media")
 
@@ -76,10 +75,6 @@ _WEBM_DOCTYPE = re.compile(rb"\x42\x82[\x00-\xff]{1,8}?webm", re.DOTALL)
 _EBML_HEADER_BYTES = 64
 # media_url is a String(255): a longer URL would not fit the row.
 _MAX_URL_LENGTH = 255
-
-
-class CourseNotFound(NotFound):
-    message = "Course not found"
 
 
 class NotCourseInstructor(Forbidden):

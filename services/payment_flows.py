@@ -71,7 +71,7 @@ class Gateways:
 
     @property
     def base_url(self) -> str:
-        return self.settings.app.frontend_url.rstrip("/")
+        return self.settings.frontend_base
 
     @property
     def abandon_after(self) -> timedelta:

@@ -35,7 +35,6 @@ from core.sql import insert_unless_present
 from integrations.paystack import Checkout, PaystackError, Transaction, WebhookEvent
 from models import (
     Course,
-    CourseCatalog,
     Enrollment,
     EnrollmentStatus,
     Payment,
@@ -46,6 +45,7 @@ from models import (
     Role,
     User,
 )
+from services.access import published_course
 from services.analytics import record
 from services.cards import CardSummary, InvalidPaymentDetails, seal_card
 from services.enrollments import drop_after_refund, enroll_paid
@@ -63,10 +63,6 @@ PENDING, SUCCESS, FAILED, REFUNDED = (
 
 class TransactionNotFound(NotFound):
     message = "Transaction not found"
-
-
-class CourseNotFound(NotFound):
-    message = "Course not found"
 
 
 class FreeCourse(DomainError):
@@ -138,13 +134,7 @@ def payable_course(
     learner = payer if payer.user_id == user_id else session.get(User, user_id)
     if learner is None:
         raise InvalidPaymentDetails("is not a user of the platform", parameter="userId")
-    course = session.scalars(
-        select(Course)
-        .join(CourseCatalog, CourseCatalog.course_id == Course.course_id)
-        .where(Course.course_id == course_id, CourseCatalog.is_active.is_(True))
-    ).one_or_none()
-    if course is None:
-        raise CourseNotFound()
+    course = published_course(session, course_id)
     if course.price <= 0:
         raise FreeCourse()
     # The price is the course's, never the client's: a different amount is refused.

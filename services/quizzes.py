@@ -27,8 +27,8 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import EventType
 from core.sql import insert_unless_present
 from models import Course, Enrollment, EnrollmentStatus, Quiz, QuizAttempt, Role, User
+from services.access import CourseNotFound
 from services.analytics import record
-from services.enrollments import CourseNotFound
 from services.progress import EnrollmentDropped, complete_if_done
 
 MAX_QUESTIONS = 100

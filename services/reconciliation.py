@@ -30,7 +30,7 @@ def reconcile(units: UnitsOfWork, paystack: SyncPaystack, settings: Settings) ->
     work per answer; Paystack is asked with no transaction open."""
     rules = settings.paystack
     abandon_after = timedelta(minutes=rules.abandon_after_minutes)
-    base_url = settings.app.frontend_url.rstrip("/")
+    base_url = settings.frontend_base
     with units() as session:
         due = payments.due_for_reconciliation(
             session,

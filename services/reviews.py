@@ -26,16 +26,12 @@ from core.events import EventType
 from core.sql import insert_unless_present
 from models import Course, CourseReview, Enrollment, EnrollmentStatus, User
 from models.reviews import COMMENT_MAX
-from services.access import published_courses
+from services.access import CourseNotFound, published_courses
 from services.analytics import record
 
 MIN_RATING, MAX_RATING = 1, 5
 # Enrollments whose learner may review the course: a dropped one may not.
 REVIEWING = (EnrollmentStatus.IN_PROGRESS, EnrollmentStatus.COMPLETED)
-
-
-class CourseNotFound(NotFound):
-    message = "Course not found"
 
 
 class ReviewNotFound(NotFound):

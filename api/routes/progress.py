@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/progress", tags=["progress"])
 async def update_progress(
     body: ProgressUpdate, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> Envelope[ProgressUpdated]:
-    base_url = state.settings.app.frontend_url.rstrip("/")
+    base_url = state.settings.frontend_base
     recorded = await session.run_sync(
         lambda s: progress.record_progress(
             s,

@@ -84,7 +84,7 @@ async def get_quiz(quiz_id: QuizId, user: CurrentUser, session: SessionDep) -> E
 async def submit_attempt(
     quiz_id: QuizId, body: AttemptSubmit, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> Envelope[AttemptResult]:
-    base_url = state.settings.app.frontend_url.rstrip("/")
+    base_url = state.settings.frontend_base
     result = await session.run_sync(
         lambda s: service.submit_attempt(
             s, learner=user, quiz_id=quiz_id, answers=body.answers, now=utcnow(), base_url=base_url

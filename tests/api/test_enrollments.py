@@ -285,6 +285,23 @@ class TestEnrollInAPaidCourse:
         assert invalid_fields(missing) == ["paymentId"]
         assert session.scalar(select(func.count()).select_from(Enrollment)) == 0
 
+    def test_a_payment_already_used_by_another_enrollment_is_400(
+        self, client: TestClient, session: Session, school: School
+    ) -> None:
+        # Linked by hand to the learner's enrollment elsewhere: no flow makes such a link.
+        payment = make_payment(
+            session, school.learner, school.paid, payment_status=PaymentStatus.SUCCESS
+        )
+        make_enrollment(session, school.learner, school.free, payment_id=payment.payment_id)
+        session.commit()
+        response = enroll(
+            client, session, school.learner, school.paid, paymentId=payment.payment_id
+        )
+        body = assert_error(response, 400, "Invalid input data")
+        assert body["error"]["details"] == [
+            {"field": "paymentId", "message": "is already used by another enrollment"}
+        ]
+
 
 class TestReadAnEnrollment:
     def test_has_the_seeds_shape_for_the_learner_the_instructor_and_an_admin(
@@ -429,6 +446,7 @@ class TestDropAndComeBack:
                 enrollment_id=enrollment.enrollment_id,
                 module_id=module.module_id,
                 progress=Decimal(40),
+                last_accessed=utcnow() - timedelta(days=30),
             )
         )
         session.commit()
@@ -441,6 +459,11 @@ class TestDropAndComeBack:
         assert session.scalar(select(ProgressTracking.progress)) == Decimal(40)
         [created] = events(session, EventType.ENROLLMENT_CREATED)
         assert created.event_data["returning"] is True
+        # Coming back counts as activity: no reminder for the month-old progress.
+        reminded = remind_idle_learners(
+            session, now=utcnow(), idle_days=7, period_days=7, base_url="https://app.example.com"
+        )
+        assert reminded == 0
 
     def test_coming_back_to_a_paid_course_needs_a_payment_that_still_holds(
         self, client: TestClient, session: Session, school: School

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -29,7 +28,6 @@ from models import (
     Role,
     User,
 )
-from services.enrollments import remind_idle_learners
 from services.progress import course_progress, record_progress, to_fraction, to_percent
 from tests.api.helpers import TIMESTAMP, assert_error, data, invalid_fields
 from tests.models.factories import make_course, make_enrollment, make_module, make_user
@@ -412,23 +410,3 @@ class TestCompletion:
         )
         session.commit()
         assert data(report(client, session, room, room.modules[0], 1))["courseCompleted"] is True
-
-    def test_a_learner_coming_back_later_is_not_reminded_at_once(
-        self, session: Session, room: Classroom
-    ) -> None:
-        # Regression guard for the reminder rule: activity long ago, enrolled (back) now.
-        session.add(
-            ProgressTracking(
-                enrollment_id=room.enrollment.enrollment_id,
-                module_id=room.modules[0].module_id,
-                progress=Decimal(10),
-                last_accessed=utcnow() - timedelta(days=60),
-            )
-        )
-        session.commit()
-        assert (
-            remind_idle_learners(
-                session, now=utcnow(), idle_days=7, period_days=7, base_url=BASE_URL
-            )
-            == 0
-        )

@@ -18,8 +18,8 @@ from core.errors import ConfigurationError, InvalidInput
 from core.settings import MediaSettings
 from integrations.storage import LocalStorage, S3Storage, Storage, storage_info
 from models import Course, MediaFile, MediaType, Role, User
+from services.access import CourseNotFound
 from services.media import (
-    CourseNotFound,
     FileTooLarge,
     NotCourseInstructor,
     StorageDown,

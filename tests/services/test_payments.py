@@ -39,12 +39,12 @@ from models import (
     User,
 )
 from services import payments
+from services.access import CourseNotFound
 from services.cards import CardSummary, InvalidPaymentDetails, open_card, seal_card
 from services.payments import (
     AlreadyEnrolled,
     AlreadyPaid,
     CardPaymentInProgress,
-    CourseNotFound,
     FreeCourse,
     NotRefundable,
     Outcome,

@@ -32,7 +32,7 @@ from models import (
     Role,
     User,
 )
-from services.enrollments import CourseNotFound
+from services.access import CourseNotFound
 from services.progress import EnrollmentDropped, complete_if_done
 from services.quizzes import (
     AttemptRaced,

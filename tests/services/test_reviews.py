@@ -31,8 +31,8 @@ from models import (
     User,
 )
 from models.reviews import COMMENT_MAX
+from services.access import CourseNotFound
 from services.reviews import (
-    CourseNotFound,
     NotEnrolled,
     ReviewNotFound,
     delete_own_review,
