@@ -3,10 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-# The browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
-CHROMIUM := /usr/bin/chromium
+# Debian packages the platform needs: Pango and the fonts WeasyPrint renders certificates
+# with (Noto covers Latin with every diacritic, Arabic and CJK), poppler-utils (the
+# certificate tests render pages to images), and the chromium the browser tests drive
+# (Playwright never downloads a browser of its own).
+DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-noto-cjk \
+  fonts-dejavu-core poppler-utils chromium
 
-.PHONY: install chromium run test test-fast fuzz lint format openapi lock clean
+.PHONY: install system-packages run test test-fast fuzz bench lint format openapi lock clean
 
 install: $(STAMP)
 
@@ -16,19 +20,24 @@ $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	@test -x $(CHROMIUM) || $(MAKE) --no-print-directory chromium
+	@$(MAKE) --no-print-directory system-packages
 	@touch $(STAMP)
 
-# Not fatal: only the browser tests need it (they skip without it, and fail in CI).
-chromium:
-	@if ! command -v apt-get >/dev/null; then \
-	  echo "$(CHROMIUM) is missing and there is no apt-get here: install Chromium yourself"; \
+# Installs the missing ones with apt-get (as root, or through sudo). Not fatal here: without
+# them certificates cannot be rendered and the browser tests skip (they fail in CI).
+system-packages:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	missing=$$(echo $$missing); echo "Installing Debian packages: $$missing"; \
+	if ! command -v apt-get >/dev/null; then \
+	  echo "There is no apt-get here: install $$missing yourself"; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -q && apt-get install -y chromium || echo "Installing chromium failed"; \
+	  { apt-get update -q && apt-get install -y -q $$missing; } || echo "Installing $$missing failed"; \
 	elif command -v sudo >/dev/null; then \
-	  sudo apt-get update -q && sudo apt-get install -y chromium || echo "Installing chromium failed"; \
+	  { sudo apt-get update -q && sudo apt-get install -y -q $$missing; } || echo "Installing $$missing failed"; \
 	else \
-	  echo "$(CHROMIUM) is missing: as root, run apt-get install -y chromium"; \
+	  echo "Missing Debian packages: as root, run apt-get install -y $$missing"; \
 	fi
 
 run: install
@@ -49,6 +58,11 @@ test-fast: install
 # admin, on both databases (tests/fuzz; `make test` leaves it out).
 fuzz: install
 	$(BIN)/pytest tests/fuzz -n auto --maxprocesses=8 --dist worksteal
+
+# Speed targets, measured in one run on this machine (benchmarks, not timed tests): a
+# certificate's rendering, cold and warm, for names in several scripts.
+bench: install
+	$(BIN)/python bench/certificate_render.py
 
 lint: install
 	$(BIN)/ruff check .

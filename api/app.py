@@ -20,6 +20,7 @@ from api.ratelimit import RateLimitMiddleware
 from api.routes import (
     auth,
     catalog,
+    certificates,
     enrollments,
     health,
     media,
@@ -29,6 +30,7 @@ from api.routes import (
     progress,
     quizzes,
     reviews,
+    wellknown,
 )
 from api.sandbox import mount_paystack_sandbox
 from api.state import AppState
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(progress.router)
     app.include_router(quizzes.router)
     app.include_router(reviews.router)
+    app.include_router(certificates.router)
+    app.include_router(wellknown.router)
     app.include_router(pages.router)
     app.include_router(build_data_router(RESOURCES))
     mount_admin(app, state)

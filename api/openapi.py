@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ def openapi_document() -> dict[str, Any]:
     # depend on this machine's generated secrets.
     security = {"jwt_secret": secrets.token_urlsafe(32), "encryption_key": Fernet.generate_key()}
     paystack = {"secret_key": "sk_test_" + secrets.token_hex(20)}
-    return create_app(Settings(security=security, paystack=paystack)).openapi()
+    certificates = {"signing_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}
+    settings = Settings(security=security, paystack=paystack, certificates=certificates)
+    return create_app(settings).openapi()
 
 
 def render_openapi() -> str:

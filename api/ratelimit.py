@@ -15,7 +15,8 @@ from api.state import AppState
 from core.errors import TooManyRequests
 
 ACCESS_TOKEN_AUDIENCE = "fastapi-users:auth"  # noqa: S105 (a JWT audience, not a secret)
-LIMITED_PREFIX = "/api/"
+# The API, and the public certificate pages (which say what the verification API says).
+LIMITED_PREFIXES: tuple[str, ...] = ("/api/", "/verify/")
 # Never counted nor refused. Payment providers' webhooks: Paystack posts every merchant's
 # events from a few shared addresses, so a per-IP budget would drop payment confirmations;
 # each post proves itself with its signature instead (checked by its route).
@@ -24,7 +25,7 @@ EXEMPT_PREFIXES: tuple[str, ...] = ("/api/payments/webhooks/",)
 
 def is_limited(path: str) -> bool:
     """Whether a request to ``path`` counts against the caller's budget."""
-    return path.startswith(LIMITED_PREFIX) and not path.startswith(EXEMPT_PREFIXES)
+    return path.startswith(LIMITED_PREFIXES) and not path.startswith(EXEMPT_PREFIXES)
 
 
 def client_ip(scope: Scope) -> str:

@@ -20,6 +20,7 @@ from integrations.paystack import AsyncPaystack
 from integrations.storage import Storage, make_storage, storage_info
 from jobs.runtime import Jobs
 from jobs.tasks import build_jobs
+from services.credentials import signing_key
 from services.payment_flows import Gateways
 
 
@@ -52,6 +53,8 @@ class AppState:
             limiter = RedisRateLimiter(redis)
         jobs = build_jobs(settings)
         storage = make_storage(settings)
+        # A malformed certificate key stops the start, not the first credential download.
+        signing_key(settings)
         # Sessions carry the queue and the file store: domain functions enqueue and remove
         # files through their session (the write pipeline passes nothing else).
         info = queue_info(jobs) | storage_info(storage)

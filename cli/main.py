@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypedDict
 
@@ -21,12 +22,14 @@ import uvicorn
 from api.openapi import write_openapi
 from core import migrations
 from core.crypto import TokenCipher
-from core.database import make_sync_engine, sync_session_factory, unit_of_work
+from core.database import make_sync_engine, sync_session_factory, unit_of_work, units_of_work
 from core.errors import ConfigurationError, DomainError
 from core.logging import configure_logging
 from core.settings import PROJECT_ROOT, Settings, get_settings
+from integrations.storage import make_storage, storage_info
 from jobs.tasks import build_jobs
 from models import Role
+from services.certificate_flows import issue_owed
 from services.demo import DEMO_LOGINS, seed_demo
 from services.users import create_user
 
@@ -77,9 +80,17 @@ def migrate() -> None:
 def _seed(settings: Settings) -> bool:
     cipher = TokenCipher.from_settings(settings)
     engine = make_sync_engine(settings)
+    storage = make_storage(settings)
     try:
-        with unit_of_work(sync_session_factory(engine)) as session:
-            return seed_demo(session, cipher=cipher, public_url=settings.app.public_url)
+        sessions = sync_session_factory(engine, info=storage_info(storage))
+        with unit_of_work(sessions) as session:
+            loaded = seed_demo(session, cipher=cipher, public_url=settings.app.public_url)
+        # The demo learners' certificates, rendered and stored as the job issues them (their
+        # notices wait in the outbox for the worker).
+        issued = issue_owed(units_of_work(sessions), storage, settings, older_than=timedelta(0))
+        if issued:
+            typer.echo(f"{issued} demo certificates issued.")
+        return loaded
     finally:
         engine.dispose()
 

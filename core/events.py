@@ -30,8 +30,10 @@ class EventType(StrEnum):
     PAYMENT_SUCCEEDED = "payment.succeeded"
     PAYMENT_FAILED = "payment.failed"
     PAYMENT_REFUNDED = "payment.refunded"
-    # Certificates.
+    # Certificates: issued to a learner, revoked or re-issued (a corrected name) by an admin.
     CERTIFICATE_ISSUED = "certificate.issued"
+    CERTIFICATE_REVOKED = "certificate.revoked"
+    CERTIFICATE_REISSUED = "certificate.reissued"
     # Someone asked for a notification to be sent (POST /api/notifications/send).
     NOTIFICATION_REQUESTED = "notification.requested"
 
@@ -44,6 +46,8 @@ ANALYTICS_ONLY: frozenset[EventType] = frozenset(
         EventType.QUIZ_PASSED,
         EventType.QUIZ_FAILED,
         EventType.REVIEW_POSTED,
+        EventType.CERTIFICATE_REVOKED,
+        EventType.CERTIFICATE_REISSUED,
     }
 )
 

@@ -54,8 +54,10 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(settings.logging.level)
-    # Alembic narrates its plugin set-up at INFO; `lms migrate` prints its own summary.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Alembic narrates its plugin set-up at INFO (`lms migrate` prints its own summary);
+    # WeasyPrint each of its seven steps, for every certificate.
+    for name in ("alembic", "weasyprint"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # httpx logs every URL it calls at INFO, query string included: OAuth providers take
     # access tokens in the query, and tokens never go to the logs.
     # aiosqlite logs every statement with its parameters at DEBUG (password hashes among them).

@@ -29,6 +29,10 @@ _GENERATED: dict[tuple[str, str], object] = {
     ("security", "jwt_secret"): lambda: secrets.token_urlsafe(48),
     # A Fernet key: 32 random bytes, url-safe base64.
     ("security", "encryption_key"): lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
+    # An Ed25519 private key (its 32-byte seed), for the certificates' credentials.
+    ("certificates", "signing_key"): lambda: (
+        base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    ),
     # A key of Paystack's test shape, for development (production sets its own).
     ("paystack", "secret_key"): lambda: "sk_test_" + secrets.token_hex(20),
 }

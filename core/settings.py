@@ -183,6 +183,14 @@ class StorageSettings(BaseModel):
     s3_endpoint_url: str = ""
 
 
+class CertificateSettings(BaseModel):
+    # The platform's Ed25519 key that signs every certificate's verifiable credential: 32
+    # random bytes, url-safe base64 (the embedded default generates one into var/). Anyone
+    # holding it can issue credentials in the platform's name: production sets it from a
+    # secret store (LMS_CERTIFICATES__SIGNING_KEY) and keeps it across deploys.
+    signing_key: SecretStr | None = None
+
+
 class MediaSettings(BaseModel):
     # Uploads are checked by their content (magic bytes), never by name or declared type.
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
@@ -258,6 +266,7 @@ class Settings(BaseSettings):
     webpush: WebPushSettings = WebPushSettings()
     storage: StorageSettings = StorageSettings()
     media: MediaSettings = MediaSettings()
+    certificates: CertificateSettings = CertificateSettings()
     admin: AdminSettings = AdminSettings()
     jobs: JobsSettings = JobsSettings()
     api: ApiSettings = ApiSettings()

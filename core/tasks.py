@@ -33,6 +33,8 @@ class TaskName(StrEnum):
     DELIVER_EVENT = "deliver_event"
     # One delivery attempt of a notification on its channel.
     SEND_NOTIFICATION = "send_notification"
+    # Issue a learner's certificate for a course (render, store, make it valid).
+    ISSUE_CERTIFICATE = "issue_certificate"
 
 
 class TaskQueue(Protocol):

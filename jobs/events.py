@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.events import ANALYTICS_ONLY, EventType
 from core.settings import Settings
 from models import OutboxEvent
+from services.certificates import request_certificate
 from services.delivery import notify_recipients
 
 Handler = Callable[[Session, OutboxEvent, Settings], None]
@@ -25,8 +26,8 @@ HANDLERS: Mapping[EventType, tuple[Handler, ...]] = {
     EventType.ACCOUNT_VERIFY_EMAIL: (notify_recipients,),
     EventType.ENROLLMENT_CREATED: (notify_recipients,),
     EventType.COURSE_REMINDER: (notify_recipients,),
-    # The learner hears of it; the certificate's issuance will attach here.
-    EventType.COURSE_COMPLETED: (notify_recipients,),
+    # The learner hears of it, and their certificate is issued (by a task of its own).
+    EventType.COURSE_COMPLETED: (notify_recipients, request_certificate),
     EventType.PAYMENT_SUCCEEDED: (notify_recipients,),
     EventType.PAYMENT_FAILED: (notify_recipients,),
     EventType.PAYMENT_REFUNDED: (notify_recipients,),

@@ -22,7 +22,7 @@ from core.database import (
 )
 from core.settings import Settings
 from core.tasks import TaskName, queue_info
-from integrations.storage import make_storage, storage_info
+from integrations.storage import Storage, make_storage, storage_info
 from jobs.queue import make_huey
 
 
@@ -40,10 +40,14 @@ class Jobs:
         return make_sync_engine(self.settings)
 
     @cached_property
+    def storage(self) -> Storage:
+        return make_storage(self.settings)
+
+    @cached_property
     def sessions(self) -> sessionmaker[Session]:
         # A task's sessions carry this queue, so what a task emits is handed over too, and
         # this process's file store, so what a task deletes takes its files with it.
-        info = queue_info(self) | storage_info(make_storage(self.settings))
+        info = queue_info(self) | storage_info(self.storage)
         return sync_session_factory(self.engine, info=info)
 
     @property

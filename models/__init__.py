@@ -8,6 +8,7 @@ from models.certificates import Certificate
 from models.courses import Course, CourseCatalog, CourseModule
 from models.enrollments import Enrollment, ProgressTracking
 from models.enums import (
+    CertificateStatus,
     DeliveryStatus,
     Difficulty,
     EnrollmentStatus,
@@ -38,6 +39,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Certificate",
+    "CertificateStatus",
     "Course",
     "CourseCatalog",
     "CourseModule",

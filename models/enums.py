@@ -62,6 +62,15 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class CertificateStatus(enum.StrEnum):
+    # Issuing: the row reserves the learner's certificate and its unique id while the PDF is
+    # rendered and stored; nobody but the issuer sees it. Valid once its file is stored (in
+    # the transaction that names the file); revoked by an admin, still verifiable as such.
+    ISSUING = "issuing"
+    VALID = "valid"
+    REVOKED = "revoked"
+
+
 class MediaType(enum.StrEnum):
     VIDEO = "video"
     IMAGE = "image"

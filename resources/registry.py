@@ -282,6 +282,9 @@ RESOURCES: tuple[Resource, ...] = (
         permissions=EVERYONE_READS,
         rows=learners_and_their_teachers(Certificate.user_id, Certificate.course_id),
         panel_rows=owned_courses(Certificate.course_id),
+        # Where the PDF is kept is the store's business: clients download it through
+        # certificate_url, which checks who asks.
+        hidden=frozenset({"file_key"}),
     ),
     Resource(
         Notification,

@@ -3,6 +3,7 @@ transaction of the change itself (a payment's record exists exactly when it sett
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, literal, select
@@ -20,13 +21,15 @@ def record(
     user_id: int | None,
     course_id: int | None,
     data: dict[str, Any],
+    at: datetime | None = None,
 ) -> Analytics:
+    """``at``: when it happened, if not now (a certificate is issued as of its reservation)."""
     row = Analytics(
         event_type=event_type.value,
         user_id=user_id,
         course_id=course_id,
         event_data=data,
-        recorded_at=utcnow(),
+        recorded_at=at or utcnow(),
     )
     session.add(row)
     return row

@@ -25,6 +25,7 @@ from core.passwords import hash_password
 from models import (
     Analytics,
     Certificate,
+    CertificateStatus,
     Course,
     CourseCatalog,
     CourseModule,
@@ -52,6 +53,7 @@ from models import (
 )
 from services.audit import record
 from services.cards import CardSummary, seal_card
+from services.certificates import new_unique_id, verification_url
 from services.quizzes import mark
 from services.reviews import refresh_rating
 
@@ -593,15 +595,19 @@ def _enroll_demo(
     )
 
     if status is EnrollmentStatus.COMPLETED:
-        unique_id = secrets.token_urlsafe(16)
+        # Reserved as the Certificate Service reserves one: ``issue_owed`` then renders and
+        # stores its PDF, as the certificate job would have the day the course was completed.
+        unique_id = new_unique_id()
         session.add(
             Certificate(
                 user_id=student.user_id,
                 course_id=course.course_id,
                 unique_id=unique_id,
+                status=CertificateStatus.ISSUING,
+                learner_name=student.name,
+                course_title=course.title,
                 issue_date=enrolled_at + timedelta(days=len(modules) + 1),
-                certificate_url=f"{public_url}/api/certificates/{unique_id}/download",
-                verification_url=f"{public_url}/verify/{unique_id}",
+                verification_url=verification_url(public_url, unique_id),
             )
         )
     return enrollment

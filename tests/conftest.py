@@ -55,6 +55,8 @@ REDIS_DATABASES = 16  # Redis's default number of databases
 # Obviously fake secrets, of the right shapes.
 FAKE_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef"
 FAKE_ENCRYPTION_KEY = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="
+# 32 bytes, url-safe base64: an Ed25519 seed that signs nothing outside the tests.
+FAKE_SIGNING_KEY = "dGVzdC1vbmx5LWNlcnRpZmljYXRlLXNpZ25pbmctayE"
 
 
 def reachable(host: str, port: int) -> bool:
@@ -102,6 +104,7 @@ def base_settings(var_dir: Path, database_url: str, **sections: dict[str, object
         # A queue of this test process's own (parallel test workers share one Redis).
         "jobs": {"sqlite_path": str(var_dir / "huey.db"), "queue_name": QUEUE_NAME},
         "storage": {"local_root": str(var_dir / "media")},
+        "certificates": {"signing_key": FAKE_SIGNING_KEY},
     }
     for section, overrides in sections.items():
         values.setdefault(section, {}).update(overrides)

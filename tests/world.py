@@ -17,6 +17,7 @@ from core.events import EventType
 from models import (
     Analytics,
     Certificate,
+    CertificateStatus,
     CourseCatalog,
     CourseReview,
     MediaType,
@@ -33,6 +34,7 @@ from models import (
 )
 from models.media import MediaFile
 from services.audit import record
+from services.certificates import file_key, new_unique_id
 from services.sessions import issue_refresh_token
 from tests.conftest import FAKE_JWT_SECRET
 from tests.models.factories import (
@@ -82,10 +84,17 @@ def _student_history(
     progress = ProgressTracking(
         enrollment_id=enrollment.enrollment_id, module_id=module.module_id, progress=Decimal("50")
     )  # type: ignore[attr-defined]
+    unique_id = new_unique_id()
     certificate = Certificate(
         user_id=student.user_id,
         course_id=course.course_id,  # type: ignore[attr-defined]
-        unique_id=f"cert-{actor}",
+        unique_id=unique_id,
+        status=CertificateStatus.VALID,
+        learner_name=student.name,
+        course_title=course.title,  # type: ignore[attr-defined]
+        # A valid certificate whose file the world never rendered: its download is a 404.
+        file_key=file_key(unique_id, 1),
+        verification_url=f"http://127.0.0.1:8000/verify/{unique_id}",
     )
     notification = Notification(
         user_id=student.user_id, type=NotificationType.IN_APP, message=f"hello {actor}"

@@ -59,7 +59,8 @@ class ActionsView(ResourceView):
         referer = URL(request.headers.get("referer", ""))
         inside = referer.path == BASE_URL or referer.path.startswith(f"{BASE_URL}/")
         if referer.netloc == request.url.netloc and inside:
-            target = referer
+            # An earlier refusal shown on that page is over.
+            target = referer.remove_query_params("error")
         if message:
             target = target.include_query_params(error=message)
         return target

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import anyio.to_thread
 from markupsafe import Markup
 from sqladmin import expose
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import Response
 from wtforms import FileField, Form, validators
 
 from admin.auth import BASE_URL, panel_user
+from admin.files import panel_file
 from admin.views import PanelError, ResourceView
 from core.database import async_units_of_work
 from core.errors import DomainError
 from core.urls import is_web_url
-from integrations.storage import LocalStorage, S3Storage, StorageUnavailable, StoredFileMissing
 from models import MediaFile
 from services.media import check_size, content_type_for, upload_media_async
 
@@ -60,23 +58,10 @@ class MediaView(ResourceView):
         request.path_params["pk"] = str(request.path_params["pk"])
         media = await self.get_object_for_details(request)  # scoped to the signed-in user
         key = media.storage_key if media is not None else None
-        if key is None:
-            raise HTTPException(status_code=404)
-        storage = self.state.storage
-        if isinstance(storage, LocalStorage):
-            path = storage.path(key)
-            if not path.is_file():
-                raise HTTPException(status_code=404)
-            return FileResponse(path, media_type=content_type_for(key), headers=_FILE_HEADERS)
-        if not isinstance(storage, S3Storage):
-            raise HTTPException(status_code=404)
-        try:
-            chunks = await anyio.to_thread.run_sync(storage.chunks, key)
-        except StoredFileMissing:
-            raise HTTPException(status_code=404) from None
-        except StorageUnavailable:
-            raise HTTPException(status_code=503) from None
-        return StreamingResponse(chunks, media_type=content_type_for(key), headers=_FILE_HEADERS)
+        media_type = content_type_for(key) if key else "application/octet-stream"
+        return await panel_file(
+            self.state.storage, key, media_type=media_type, headers=_FILE_HEADERS
+        )
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)

@@ -1,19 +1,22 @@
 """Pages the platform serves itself while no web frontend stands in front of it (the
 embedded default, where ``app.frontend_url`` is the platform's own address): where the
-Paystack callback sends a payer back. A real frontend replaces it (``[paystack]
-result_url``)."""
+Paystack callback sends a payer back (a real frontend replaces it: ``[paystack]
+result_url``); and the public page of a certificate, which its QR code opens."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import StateDep
+from api.deps import SessionDep, StateDep
+from api.routes.certificates import verification_of
+from core.clock import long_date
 from core.settings import PROJECT_ROOT
+from services.certificates import CertificateNotFound, verified
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,6 +38,12 @@ def _pages() -> Environment:
     )
 
 
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "Cache-Control": "no-store",
+}
+
+
 @router.get("/payments/result", response_class=HTMLResponse)
 async def payment_result(
     state: StateDep,
@@ -54,10 +63,29 @@ async def payment_result(
             reference=reference,
         )
     )
-    return HTMLResponse(
-        html,
-        headers={
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-            "Cache-Control": "no-store",
-        },
+    return HTMLResponse(html, headers=_HEADERS)
+
+
+@router.get("/verify/{uniqueId}", response_class=HTMLResponse)
+async def certificate_page(
+    state: StateDep,
+    session: SessionDep,
+    unique_id: Annotated[str, Path(alias="uniqueId")],
+) -> HTMLResponse:
+    """The page a certificate's QR code opens: what ``GET /api/certificates/verify/{id}``
+    says, for a person (a revoked one says so, with the date and the reason)."""
+    template = _pages().get_template("certificate_verification.html")
+    try:
+        certificate = await session.run_sync(lambda s: verified(s, unique_id))
+    except CertificateNotFound:
+        html = template.render(app_name=state.settings.app.name, found=False, asked=unique_id)
+        return HTMLResponse(html, status_code=404, headers=_HEADERS)
+    view = verification_of(certificate, state.settings)
+    html = template.render(
+        app_name=state.settings.app.name,
+        found=True,
+        v=view,
+        issued_on=long_date(view.issue_date),
+        revoked_on=long_date(view.revoked_at) if view.revoked_at else None,
     )
+    return HTMLResponse(html, headers=_HEADERS)

@@ -268,6 +268,7 @@ class TestEventsAndPreferences:
             user_id=learner.user_id,
             course_id=course.course_id,
             unique_id="c-1",
+            course_title="SQL",  # the notice names the course as certified
             certificate_url="https://x.example.com/c.pdf",
             verification_url="https://x.example.com/verify/c-1",
         )
