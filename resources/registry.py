@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from models import (
     Analytics,
     AuditEntry,
     Certificate,
+    CertificateStatus,
     Course,
     CourseCatalog,
     CourseModule,
@@ -34,7 +35,16 @@ from models import (
     User,
     UserAccount,
 )
-from resources.declaration import EVERYTHING, READ, Condition, Resource, Scope, all_rows, ops
+from resources.declaration import (
+    EVERYTHING,
+    READ,
+    Condition,
+    Resource,
+    Scope,
+    all_rows,
+    as_clause,
+    ops,
+)
 from services.access import (
     enrolled_courses,
     enrollments_in_own_courses,
@@ -78,6 +88,19 @@ def learners_and_their_teachers(user_column: Any, course_column: Any) -> dict[Ro
         ),
         ADMIN: all_rows,
     }
+
+
+def issued_certificates() -> dict[Role, Scope]:
+    """Certificates as ``learners_and_their_teachers`` reach them, once issued: a row still
+    issuing (its PDF being rendered) is no learner's or instructor's to see. Admins see it,
+    as issuing (a reservation stuck while the store is down is theirs to notice)."""
+    reach = learners_and_their_teachers(Certificate.user_id, Certificate.course_id)
+    issued = Certificate.status != CertificateStatus.ISSUING
+
+    def only_issued(scope: Scope) -> Scope:
+        return lambda user: and_(as_clause(scope(user)), issued)
+
+    return {role: scope if role is ADMIN else only_issued(scope) for role, scope in reach.items()}
 
 
 def of_enrollments(enrollment_column: Any) -> dict[Role, Scope]:
@@ -280,7 +303,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         Certificate,
         permissions=EVERYONE_READS,
-        rows=learners_and_their_teachers(Certificate.user_id, Certificate.course_id),
+        rows=issued_certificates(),
         panel_rows=owned_courses(Certificate.course_id),
         # Where the PDF is kept is the store's business: clients download it through
         # certificate_url, which checks who asks.

@@ -170,7 +170,14 @@ class _ResourcePool:
                 build = self._built < self._size
                 if build:
                     self._built += 1
-            return self._build() if build else self._free.get()
+            if not build:
+                return self._free.get()
+            try:
+                return self._build()
+            except BaseException:
+                with self._lock:  # the place is free again for the next render to build
+                    self._built -= 1
+                raise
 
     @staticmethod
     def _build() -> _Resources:

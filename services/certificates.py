@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
@@ -82,9 +82,12 @@ def canonical_unique_id(text: str) -> str | None:
     return "-".join([_PREFIX, *(body[i : i + _GROUP] for i in range(0, _ID_CHARACTERS, _GROUP))])
 
 
-def file_key(unique_id: str, revision: int) -> str:
-    """Where a certificate's PDF is stored: one file per revision, named by the row alone."""
-    return f"certificates/{unique_id}/r{revision}.pdf"
+def file_key(unique_id: str, revision: int, draft: str | None = None) -> str:
+    """Where a certificate's PDF is stored: one file per revision. The first is named by the
+    row alone (a retried issue overwrites it); a re-issue's carries a token of its own draft,
+    so two re-issues racing never write, nor delete, each other's file."""
+    suffix = f"-{draft}" if draft else ""
+    return f"certificates/{unique_id}/r{revision}{suffix}.pdf"
 
 
 def download_url(public_url: str, certificate_id: int) -> str:
@@ -184,11 +187,17 @@ def reserve(
     """Check the rules and make sure the learner's certificate row exists (its insert is one
     statement the unique constraint decides, so concurrent requests share one row and one
     unique id)."""
-    enrollment = eligible_enrollment(session, user_id=user_id, course_id=course_id)
     mine = select(Certificate).where(
         Certificate.user_id == user_id, Certificate.course_id == course_id
     )
     certificate = session.scalars(mine).one_or_none()
+    # An issued certificate is the answer whatever happened since (a refund revokes nothing
+    # by itself); a revoked one is refused.
+    if certificate is not None and certificate.status is CertificateStatus.VALID:
+        return Reservation(certificate, None)
+    if certificate is not None and certificate.status is CertificateStatus.REVOKED:
+        raise CertificateRevoked()
+    enrollment = eligible_enrollment(session, user_id=user_id, course_id=course_id)
     if certificate is None:
         # The names as they are now are the names certified.
         learner, course = session.execute(
@@ -215,7 +224,7 @@ def reserve(
         # Ours, or the one a concurrent request inserted first.
         certificate = session.scalars(mine.execution_options(populate_existing=True)).one()
     if certificate.status is CertificateStatus.REVOKED:
-        # Not "generated successfully": the learner hears why they have none to show.
+        # Revoked in between (not "generated successfully": the learner hears why).
         raise CertificateRevoked()
     if certificate.status is not CertificateStatus.ISSUING:
         return Reservation(certificate, None)
@@ -363,7 +372,8 @@ def unfinished(
                 ),
             ),
         )
-        .order_by(Enrollment.enrollment_id)
+        # In no fixed order: a hundred that keep failing must not starve the rest.
+        .order_by(func.random())
     )
     rows = session.execute(owed.limit(limit)).all()
     return [(user_id, course_id) for user_id, course_id in rows]
@@ -515,10 +525,11 @@ class ReissueDraft:
     revision: int  # the revision being replaced
     learner_name: str
     document: CertificateDocument
+    token: str = field(default_factory=lambda: secrets.token_hex(4))
 
     @property
     def key(self) -> str:
-        return file_key(self.document.unique_id, self.revision + 1)
+        return file_key(self.document.unique_id, self.revision + 1, self.token)
 
 
 def draft_reissue(

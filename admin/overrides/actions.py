@@ -49,7 +49,8 @@ class ActionsView(ResourceView):
 
     def _selected(self, request: Request) -> list[int]:
         raw = [pk for pk in request.query_params.get("pks", "").split(",") if pk]
-        if not all(pk.isdigit() for pk in raw):
+        # ASCII digits of a 32-bit id ("²".isdigit() too, and int() refuses it).
+        if not all(pk.isascii() and pk.isdigit() and int(pk) < 2**31 for pk in raw):
             raise PanelError("The selection names rows that do not exist")
         return [int(pk) for pk in raw]
 

@@ -45,7 +45,7 @@ from core.clock import utcnow
 from core.database import async_units_of_work
 from core.errors import DomainError
 from core.settings import PROJECT_ROOT
-from models import Certificate, CertificateStatus, User
+from models import Certificate, CertificateStatus, Role, User
 from services.certificate_flows import reissue as reissue_certificate
 from services.certificates import revoke as revoke_certificate
 
@@ -142,19 +142,26 @@ def _has_file(certificate: Certificate) -> bool:
     return certificate.status is not CertificateStatus.ISSUING and bool(certificate.file_key)
 
 
-def _pdf_link(certificate: Certificate, _name: str) -> Markup:
-    if not _has_file(certificate):
+def _downloads(request: Request) -> bool:
+    # The API's rule (``services.certificates.certificate_for``): a certificate's PDF is its
+    # learner's and the admins'; the course's instructor sees the row, not the document.
+    return panel_user(request).role is Role.ADMIN
+
+
+def _pdf_link(certificate: Certificate, _name: str, request: Request) -> Markup:
+    if not _has_file(certificate) or not _downloads(request):
         return Markup("—")
     return Markup('<a href="{}/certificates/file/{}" download>PDF</a>').format(
         BASE_URL, certificate.certificate_id
     )
 
 
-def _unique_id(certificate: Certificate, name: str) -> Markup:
+def _unique_id(certificate: Certificate, name: str, request: Request) -> Markup:
     """The id printed on the certificate, and its PDF under it, once there is one."""
     cell = Markup("{}").format(certificate.unique_id)
-    if _has_file(certificate):
-        cell += Markup('<div class="small">{}</div>').format(_pdf_link(certificate, name))
+    if _has_file(certificate) and _downloads(request):
+        link = _pdf_link(certificate, name, request)
+        cell += Markup('<div class="small">{}</div>').format(link)
     return cell
 
 
@@ -250,11 +257,11 @@ class CertificateView(ActionsView):
 
     @expose("/file/{pk:int}", methods=["GET"])
     async def file(self, request: Request) -> Response:
-        """The certificate's PDF, to those who reach its row (the API's download wants a
-        bearer token, which a browser page does not send); only once it is issued."""
+        """The certificate's PDF, to an admin (the API's download wants a bearer token,
+        which a browser page does not send); only once it is issued."""
         request.path_params["pk"] = str(request.path_params["pk"])
         certificate = await self.get_object_for_details(request)  # scoped to the user
-        if certificate is None or not _has_file(certificate):
+        if certificate is None or not _has_file(certificate) or not _downloads(request):
             raise HTTPException(status_code=404)
         return await panel_file(
             self.state.storage,

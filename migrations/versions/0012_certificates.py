@@ -4,12 +4,14 @@ the names as certified, revocation.
 A certificate is ``valid`` only once its PDF is stored (``file_key``); until then the row is
 ``issuing``, a reservation nobody but the issuer sees. Rows made before this revision have
 no document: they become ``issuing`` and the certificate job finishes them (renders and
-stores their PDF), keeping their unique ids and links.
+stores their PDF). Nobody could have seen them, so they get ids of the new form
+(``CERT-XXXX-XXXX-XXXX-XXXX``, the only form verification looks up) and new links.
 
 Revision ID: 0012
 Revises: 0011
 """
 
+import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -21,6 +23,45 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _STATUS_CHECK = "status IN ('issuing', 'valid', 'revoked')"
+# services.certificates.new_unique_id as of this revision (a migration keeps its own copy:
+# the service may change, what this revision wrote may not).
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+certificates = sa.table(
+    "certificates",
+    sa.column("certificate_id", sa.Integer),
+    sa.column("unique_id", sa.String),
+    sa.column("verification_url", sa.String),
+    sa.column("certificate_url", sa.String),
+)
+
+
+def _new_unique_id() -> str:
+    characters = "".join(secrets.choice(_ALPHABET) for _ in range(16))
+    return "-".join(["CERT", *(characters[i : i + 4] for i in range(0, 16, 4))])
+
+
+def _renew_ids() -> None:
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(
+            certificates.c.certificate_id,
+            certificates.c.unique_id,
+            certificates.c.verification_url,
+        )
+    ).all()
+    for certificate_id, old, link in rows:
+        new = _new_unique_id()
+        bind.execute(
+            certificates.update()
+            .where(certificates.c.certificate_id == certificate_id)
+            .values(
+                unique_id=new,
+                verification_url=link.replace(old, new) if link else None,
+                # The download link is made when the PDF is stored.
+                certificate_url=None,
+            )
+        )
 
 
 def upgrade() -> None:
@@ -59,6 +100,7 @@ def upgrade() -> None:
         "course_title = COALESCE((SELECT title FROM courses "
         "WHERE courses.course_id = certificates.course_id), '')"
     )
+    _renew_ids()
 
 
 def downgrade() -> None:

@@ -366,12 +366,16 @@ class TestThePdf:
         assert answer.content.startswith(b"%PDF")
         assert ada.unique_id in pdf_text(answer.content)
 
-    def test_is_served_to_the_courses_instructor_and_to_no_other(
+    def test_is_not_served_to_instructors_even_of_the_course(
         self, sign_in: SignIn, ada: Certified
     ) -> None:
+        # The API's rule: the PDF is its learner's and the admins'. The instructor sees the
+        # row (who was certified), not the document, and no link to it.
         address = f"/admin/certificates/file/{ada.certificate_id}"
-        assert sign_in("instructor_x").get(address).status_code == 200
+        teacher = sign_in("instructor_x")
+        assert teacher.get(address).status_code == 404
         assert sign_in("instructor_y").get(address).status_code == 404
+        assert address not in teacher.get(LIST).text
 
     def test_a_certificate_still_being_issued_has_none(self, sign_in: SignIn, issuing: int) -> None:
         assert sign_in("admin").get(f"/admin/certificates/file/{issuing}").status_code == 404
@@ -538,7 +542,9 @@ class TestReissuing:
         assert certificate.unique_id == ada.unique_id
         storage = panel_app.state.lms.storage
         assert isinstance(storage, LocalStorage)
-        new = storage.path(f"certificates/{ada.unique_id}/r2.pdf")
+        assert certificate.file_key is not None
+        assert certificate.file_key.startswith(f"certificates/{ada.unique_id}/r2-")
+        new = storage.path(certificate.file_key)
         assert new.is_file()
         assert not storage.path(f"certificates/{ada.unique_id}/r1.pdf").exists()
         assert "Augusta Ada King" in pdf_text(new.read_bytes())
@@ -625,3 +631,16 @@ class TestOtherActions:
 
         assert answer.status_code == 302
         assert "error=" not in answer.headers["location"]
+
+
+class TestCraftedSelections:
+    @pytest.mark.parametrize("pks", ["²", "12345678901234567890123", "1,-2", "x"])
+    def test_a_selection_naming_no_row_is_refused_on_the_page(
+        self, sign_in: SignIn, panel_world: World, pks: str
+    ) -> None:
+        # "²" passes str.isdigit() yet int() refuses it; 23 digits overflow the id column.
+        admin = sign_in("admin")
+        address = f"/admin/certificates/action/revoke?pks={pks}"
+        for answer in (admin.get(address), admin.post(address, data={"reason": "Fraud"})):
+            assert answer.status_code == 302, answer.text[:200]
+            assert "error=" in answer.headers["location"]

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pypdf
 import pytest
@@ -33,6 +34,7 @@ from services.certificate_documents import (
     CertificateDocument,
     FetchRefused,
     LocalOnlyFetcher,
+    _ResourcePool,
     qr_svg,
     render_pdf,
 )
@@ -416,3 +418,30 @@ def outside_the_frame(pdf: bytes) -> list[str]:
         for word in words(pdf)
         if word.box[0] < left or word.box[1] < top or word.box[2] > right or word.box[3] > bottom
     ]
+
+
+def test_a_failed_font_setup_gives_its_place_back() -> None:
+    """The renderer's pool builds at most ``size`` font configurations; one whose build
+    fails must not keep its place, or enough failures would leave every later render
+    waiting for ever."""
+
+    class Flaky(_ResourcePool):
+        failures = 1
+
+        def _build(self) -> Any:
+            if Flaky.failures:
+                Flaky.failures -= 1
+                raise OSError("fontconfig could not read its cache")
+            return super()._build()
+
+    pool = Flaky(size=1)
+    with pytest.raises(OSError, match="fontconfig"), pool.borrow():
+        pass
+    done = threading.Event()
+
+    def borrow_once() -> None:
+        with pool.borrow():
+            done.set()
+
+    threading.Thread(target=borrow_once, daemon=True).start()
+    assert done.wait(timeout=20), "the pool kept the failed build's place"

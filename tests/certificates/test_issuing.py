@@ -40,6 +40,7 @@ from models import (
     NotificationType,
     OutboxEvent,
     PaymentStatus,
+    Role,
     User,
 )
 from services import certificate_flows
@@ -319,3 +320,90 @@ def test_the_demo_certificates_are_real_pdfs(
     assert sample.unique_id in text
     completions = select(func.count()).where(Enrollment.status == EnrollmentStatus.COMPLETED)
     assert session.scalar(completions) == len(certificates)
+
+
+class TestReissuingAtOnce:
+    def test_two_reissues_leave_one_name_and_its_file(
+        self, platform: Platform, session: Session, engine: Engine
+    ) -> None:
+        enrollment = completed(session)
+        admin = make_user(session, role=Role.ADMIN)
+        session.commit()
+        learner = {"Authorization": f"Bearer {token_for(session, enrollment.user_id)}"}
+        body = {"userId": enrollment.user_id, "courseId": enrollment.course_id}
+        with platform.http() as http:
+            issued = http.post("/api/certificates/generate", json=body, headers=learner)
+        certificate_id = issued.json()["data"]["certificateId"]
+        headers = {"Authorization": f"Bearer {token_for(session, admin.user_id)}"}
+        names = ["Name Alpha", "Name Beta"]
+        answers = at_once(
+            2,
+            lambda http, index: http.post(
+                f"/api/certificates/{certificate_id}/reissue",
+                json={"learnerName": names[index]},
+                headers=headers,
+            ),
+            platform,
+        )
+        assert 200 in [a.status_code for a in answers], [a.text for a in answers]
+        assert {a.status_code for a in answers} <= {200, 409}
+        with Session(engine) as check:
+            certificate = check.get(Certificate, certificate_id)
+            assert certificate is not None
+            winner = certificate.learner_name
+        # Whoever lost, the row's file is there and says the row's name.
+        with platform.http() as http:
+            pdf = http.get(f"/api/certificates/{certificate_id}/download", headers=learner)
+        assert pdf.status_code == 200
+        assert winner in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+
+
+def test_a_certificate_once_issued_is_answered_after_a_refund(
+    auth_client: TestClient, session: Session
+) -> None:
+    learner = make_user(session)
+    course = make_course(session, price=Decimal("5000"))
+    payment = make_payment(session, learner, course, payment_status=PaymentStatus.SUCCESS)
+    enrollment = make_enrollment(
+        session,
+        learner,
+        course,
+        payment_id=payment.payment_id,
+        status=EnrollmentStatus.COMPLETED,
+        completed_at=utcnow(),
+    )
+    session.commit()
+    headers = {"Authorization": f"Bearer {token_for(session, learner.user_id)}"}
+    body = {"courseId": enrollment.course_id}
+    first = auth_client.post("/api/certificates/generate", json=body, headers=headers)
+    assert first.status_code == 201
+    payment.payment_status = PaymentStatus.REFUNDED
+    session.commit()
+    again = auth_client.post("/api/certificates/generate", json=body, headers=headers)
+    # A refund revokes nothing by itself: the certificate the learner holds is the answer.
+    assert again.status_code == 200
+    assert again.json()["data"]["certificateId"] == first.json()["data"]["certificateId"]
+
+
+def test_a_reservation_is_an_admins_to_see_in_the_data_api_only(
+    auth_client: TestClient, session: Session
+) -> None:
+    enrollment = completed(session)
+    session.add(
+        Certificate(
+            user_id=enrollment.user_id,
+            course_id=enrollment.course_id,
+            unique_id="CERT-0000-0000-0000-0002",
+        )
+    )
+    admin = make_user(session, role=Role.ADMIN)
+    session.commit()
+
+    def listed(user_id: int) -> list[str]:
+        headers = {"Authorization": f"Bearer {token_for(session, user_id)}"}
+        answer = auth_client.get("/api/data/certificates", headers=headers)
+        assert answer.status_code == 200, answer.text
+        return [row["status"] for row in answer.json()["data"]["items"]]
+
+    assert listed(enrollment.user_id) == []
+    assert listed(admin.user_id) == ["issuing"]
