@@ -95,6 +95,11 @@ def download_url(public_url: str, certificate_id: int) -> str:
     return f"{public_url.rstrip('/')}/api/certificates/{certificate_id}/download"
 
 
+def credential_url(public_url: str, certificate_id: int) -> str:
+    """Where its learner downloads the certificate's signed credential."""
+    return f"{public_url.rstrip('/')}/api/certificates/{certificate_id}/credential"
+
+
 def verification_url(public_url: str, unique_id: str) -> str:
     """The public page of a certificate (the one its QR code holds)."""
     return f"{public_url.rstrip('/')}/verify/{unique_id}"

@@ -25,8 +25,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from core.errors import ConfigurationError
@@ -273,45 +272,6 @@ def add_proof(
     return {**unsecured, "proof": [{**proof, "proofValue": "z" + base58btc(signature)}]}
 
 
-def verifies(document: Mapping[str, Any], public_key: bytes) -> bool:
-    """The cryptosuite's Verify Proof, for our own checks (a stored credential still says
-    what we signed): whether an ``eddsa-jcs-2022`` proof of the document (one proof, or
-    one of a set) was made over this very document by this key."""
-    proofs = document.get("proof")
-    if isinstance(proofs, Mapping):
-        proofs = [proofs]
-    if not isinstance(proofs, list):
-        return False
-    unsecured = {name: item for name, item in document.items() if name != "proof"}
-    return any(
-        isinstance(proof, Mapping) and _proof_verifies(unsecured, proof, public_key)
-        for proof in proofs
-    )
-
-
-def _proof_verifies(unsecured: dict[str, Any], proof: Mapping[str, Any], public_key: bytes) -> bool:
-    value = proof.get("proofValue")
-    if proof.get("cryptosuite") != CRYPTOSUITE or not isinstance(value, str):
-        return False
-    options = {name: item for name, item in proof.items() if name != "proofValue"}
-    if "@context" in options:
-        # The document's contexts must start with the proof's, in order.
-        contexts, signed = unsecured.get("@context"), options["@context"]
-        if not isinstance(contexts, list) or not isinstance(signed, list):
-            return False
-        if contexts[: len(signed)] != signed:
-            return False
-        unsecured = {**unsecured, "@context": signed}
-    try:
-        signature = base58btc_decode(value.removeprefix("z")) if value[:1] == "z" else b""
-        Ed25519PublicKey.from_public_bytes(public_key).verify(
-            signature, _hash_data(unsecured, options)
-        )
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
-
-
 def _hash_data(unsecured: Mapping[str, Any], proof_config: Mapping[str, Any]) -> bytes:
     # Hashing (eddsa-jcs-2022): SHA-256 of the canonical proof configuration first, then
     # SHA-256 of the canonical document; the 64 bytes are what Ed25519 signs.
@@ -357,18 +317,6 @@ def base58btc(data: bytes) -> str:
         digits.append(_BASE58_ALPHABET[digit])
     zeros = len(data) - len(data.lstrip(b"\0"))
     return "1" * zeros + "".join(reversed(digits))
-
-
-def base58btc_decode(text: str) -> bytes:
-    number = 0
-    for char in text:
-        digit = _BASE58_ALPHABET.find(char)
-        if digit < 0:
-            raise ValueError(f"{char!r} is not a base58btc digit")
-        number = number * 58 + digit
-    zeros = len(text) - len(text.lstrip("1"))
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big")
-    return b"\0" * zeros + body
 
 
 # RFC 8785 serializes strings as ECMAScript's JSON.stringify does: only the quote, the

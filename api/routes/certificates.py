@@ -55,10 +55,6 @@ def _standard(name: str) -> dict[str, str]:
     return {"x-standard-document": name}
 
 
-def _credential_url(settings: Settings, certificate_id: int) -> str:
-    return f"{settings.app.public_url.rstrip('/')}/api/certificates/{certificate_id}/credential"
-
-
 def _item(certificate: Certificate, settings: Settings) -> CertificateItem:
     return CertificateItem(
         certificate_id=certificate.certificate_id,
@@ -73,7 +69,9 @@ def _item(certificate: Certificate, settings: Settings) -> CertificateItem:
         revocation_reason=certificate.revocation_reason,
         certificate_url=certificate.certificate_url or "",
         verification_url=certificate.verification_url or "",
-        credential_url=_credential_url(settings, certificate.certificate_id),
+        credential_url=certificates.credential_url(
+            settings.app.public_url, certificate.certificate_id
+        ),
     )
 
 

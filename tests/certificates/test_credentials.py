@@ -44,7 +44,6 @@ from services.credentials import (
     revocation_list,
     signed_credential,
     signing_key,
-    verifies,
 )
 from tests.conftest import FAKE_SIGNING_KEY, base_settings
 
@@ -153,8 +152,6 @@ class TestSignedCredential:
         credential = signed_credential(settings, facts())
         key = published_key(did_document(settings), credential["proof"][0]["verificationMethod"])
         assert verify(credential, key)
-        # Our own check agrees.
-        assert verifies(credential, key)
 
     @pytest.mark.parametrize(
         "path",
@@ -176,16 +173,6 @@ class TestSignedCredential:
         assert verify(credential, key)
         tampered = altered(credential, path)
         assert not verify(tampered, key)
-        assert not verifies(tampered, key)
-
-    def test_an_unsigned_or_foreign_proof_is_no_proof(self, settings: Settings) -> None:
-        credential = signed_credential(settings, facts())
-        key = public_key_bytes(settings)
-        unsigned = {name: value for name, value in credential.items() if name != "proof"}
-        assert not verifies(unsigned, key)
-        (proof,) = credential["proof"]
-        assert not verifies(unsigned | {"proof": [proof | {"cryptosuite": "eddsa-rdfc-2022"}]}, key)
-        assert not verifies(unsigned | {"proof": [proof | {"proofValue": "not base58!"}]}, key)
 
     def test_one_signed_by_another_key_does_not_verify_against_ours(
         self, settings: Settings, tmp_path: Path
@@ -197,7 +184,6 @@ class TestSignedCredential:
         assert proof["verificationMethod"] == did_document(settings)["assertionMethod"][0]
         ours = published_key(did_document(settings), proof["verificationMethod"])
         assert not verify(forged, ours)
-        assert not verifies(forged, ours)
         assert verify(forged, public_key_bytes(impostor))
 
     def test_is_an_open_badge_of_the_course(self, settings: Settings) -> None:
@@ -355,8 +341,9 @@ class TestCryptosuiteTestVector:
             "proofValue": self.PROOF_VALUE,
         }
         public = b58decode(self.PUBLIC[1:])[2:]
-        assert verifies(self.DOCUMENT | {"proof": proof}, public)
-        assert not verifies(self.DOCUMENT | {"proof": proof, "name": "Alumni Credentia1"}, public)
+        # The independent verifier of these tests, on the specification's own example.
+        assert verify(self.DOCUMENT | {"proof": [proof]}, public)
+        assert not verify(self.DOCUMENT | {"proof": [proof], "name": "Alumni Credentia1"}, public)
 
 
 # --- the issuer's documents -------------------------------------------------------------

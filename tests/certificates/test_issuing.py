@@ -256,6 +256,42 @@ class TestWhenStoringFails:
         assert certificate.file_key == file_key(reserved, 1)
         assert storage.read(certificate.file_key).startswith(b"%PDF")
 
+    def test_the_api_answers_503_and_the_next_request_issues_it(
+        self, auth_settings: Settings, auth_client: TestClient, session: Session, tmp_path: Path
+    ) -> None:
+        enrollment = completed(session)
+        blocked = tmp_path / "not-a-folder"
+        blocked.write_text("")
+        broken = auth_settings.model_copy(
+            update={"storage": auth_settings.storage.model_copy(update={"local_root": blocked})}
+        )
+        headers = {"Authorization": f"Bearer {token_for(session, enrollment.user_id)}"}
+        body = {"courseId": enrollment.course_id}
+        with TestClient(create_app(broken)) as down:
+            answer = down.post("/api/certificates/generate", json=body, headers=headers)
+        assert answer.status_code == 503
+        assert answer.json()["error"]["message"] == (
+            "Certificates cannot be stored right now; try again in a minute"
+        )
+        assert auth_client.get("/api/certificates", headers=headers).json()["data"]["total"] == 0
+        again = auth_client.post("/api/certificates/generate", json=body, headers=headers)
+        assert again.status_code == 201
+
+    def test_a_certificate_whose_file_is_gone_is_not_found(
+        self, auth_settings: Settings, auth_client: TestClient, session: Session
+    ) -> None:
+        enrollment = completed(session)
+        headers = {"Authorization": f"Bearer {token_for(session, enrollment.user_id)}"}
+        issued = auth_client.post(
+            "/api/certificates/generate", json={"courseId": enrollment.course_id}, headers=headers
+        )
+        certificate_id = issued.json()["data"]["certificateId"]
+        key = session.scalars(select(Certificate.file_key)).one()
+        make_storage(auth_settings).delete(key or "")
+        answer = auth_client.get(f"/api/certificates/{certificate_id}/download", headers=headers)
+        assert answer.status_code == 404
+        assert answer.json()["error"]["message"] == "Certificate not found"
+
 
 class TestTheSweep:
     def test_finds_stale_reservations_and_uncertified_completions_only(
